@@ -1,0 +1,102 @@
+import type { Clock } from './clock.js';
+import { Scope } from './scope.js';
+
+/** Per-call options of `execute`. */
+export interface ExecuteOptions {
+  /** The caller's cancellation: aborting it aborts the work and every wait of every policy. */
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Whether the work may run more than once (default true). Retry and hedging never repeat work
+   * marked `false` unless their `nonIdempotent` option allows it.
+   */
+  readonly idempotent?: boolean | undefined;
+}
+
+/**
+ * One execution through a pipeline, and the root cancellation scope of its work. Everything a
+ * policy remembers about a call lives here or in the token its gate returned, so that a call costs
+ * one object on the success path.
+ * @internal
+ */
+export class Call extends Scope {
+  /** the work; typed loosely here, the public `execute` keeps the types */
+  readonly fn: (ctx: Scope) => unknown;
+  readonly external: AbortSignal | undefined;
+  readonly idempotent: boolean;
+  /** the scope the next gate or the work runs in */
+  scope: Scope;
+  /** outcome scratch, set before gates exit */
+  ok = true;
+  value: unknown = undefined;
+  error: unknown = undefined;
+  /** per-gate tokens of the current segment; allocated only when a gate returns one */
+  tokens: unknown[] | undefined = undefined;
+  /** @internal */ _onExternalAbort: (() => void) | undefined = undefined;
+  /** @internal */ _clock: Clock | undefined = undefined;
+  /** @internal */ _time = 0;
+
+  constructor(fn: (ctx: Scope) => unknown, options: ExecuteOptions | AbortSignal | undefined) {
+    super(null);
+    this.fn = fn;
+    this.scope = this;
+    if (options === undefined) {
+      this.external = undefined;
+      this.idempotent = true;
+    } else if (options instanceof AbortSignal) {
+      this.external = options;
+      this.idempotent = true;
+    } else {
+      this.external = options.signal;
+      this.idempotent = options.idempotent ?? true;
+    }
+  }
+
+  override get signal(): AbortSignal {
+    if (this.external !== undefined) return this.external;
+    return super.signal;
+  }
+
+  override _externalAborted(): boolean {
+    return this.external?.aborted === true;
+  }
+
+  override _externalReason(): unknown {
+    return this.external?.reason;
+  }
+
+  override _link(child: Scope): void {
+    const ext = this.external;
+    if (ext !== undefined && this._onExternalAbort === undefined) {
+      const onAbort = () => this.abort(ext.reason);
+      this._onExternalAbort = onAbort;
+      ext.addEventListener('abort', onAbort, { once: true });
+    }
+    super._link(child);
+  }
+
+  /**
+   * `clock.now()`, read at most once per synchronous stretch of gate entries: policies entering
+   * the same attempt share one clock read. The runner calls {@link Call.tick} when time may have
+   * moved.
+   */
+  now(clock: Clock): number {
+    if (this._clock === clock) return this._time;
+    this._clock = clock;
+    this._time = clock.now();
+    return this._time;
+  }
+
+  /** Forgets the shared clock reading. */
+  tick(): void {
+    this._clock = undefined;
+  }
+
+  /** Releases the listener on the caller's signal, if one was added. */
+  finish(): void {
+    const onAbort = this._onExternalAbort;
+    if (onAbort !== undefined) {
+      this._onExternalAbort = undefined;
+      this.external?.removeEventListener('abort', onAbort);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * What every piece of work receives: the signal to honour and the attempt number.
+ * @example policy.execute(({ signal }) => fetch(url, { signal }));
+ */
+export interface ExecuteContext {
+  /** Aborted when the caller aborts, a timeout fires, or a hedge's sibling won. */
+  readonly signal: AbortSignal;
+  /** 1 for the first attempt, 2 for the first retry, … (of the innermost retry policy). */
+  readonly attempt: number;
+}
+
+/**
+ * A cancellation scope. Scopes form a tree (call → timeout → hedge attempt); aborting one aborts
+ * its descendants. The AbortController behind `signal` is created only when the work reads it,
+ * so a call whose work never looks at its signal allocates none.
+ */
+export class Scope implements ExecuteContext {
+  /** @internal */ _parent: Scope | null;
+  /** @internal */ _reason: unknown = undefined;
+  /** @internal */ _aborted = false;
+  /** @internal */ _controller: AbortController | undefined = undefined;
+  /** @internal children whose signal exists, linked so that parent aborts reach them */
+  /** @internal */ _firstChild: Scope | null = null;
+  /** @internal */ _prev: Scope | null = null;
+  /** @internal */ _next: Scope | null = null;
+  /** @internal */ _linked = false;
+  /** @internal */ _attempt: number;
+
+  constructor(parent: Scope | null, attempt = 1) {
+    this._parent = parent;
+    this._attempt = attempt;
+  }
+
+  get attempt(): number {
+    return this._attempt;
+  }
+
+  get signal(): AbortSignal {
+    let c = this._controller;
+    if (c === undefined) {
+      c = new AbortController();
+      this._controller = c;
+      const reason = this.abortReason();
+      if (reason.aborted) {
+        c.abort(reason.reason);
+      } else if (this._parent !== null) {
+        this._parent._link(this);
+      }
+    }
+    return c.signal;
+  }
+
+  /** True when this scope or an ancestor was aborted. */
+  get aborted(): boolean {
+    for (let s: Scope | null = this; s !== null; s = s._parent) {
+      if (s._aborted || s._externalAborted()) return true;
+    }
+    return false;
+  }
+
+  /** The nearest abort reason on the way up, if any. */
+  abortReason(): { aborted: boolean; reason: unknown } {
+    for (let s: Scope | null = this; s !== null; s = s._parent) {
+      if (s._aborted) return { aborted: true, reason: s._reason };
+      if (s._externalAborted()) return { aborted: true, reason: s._externalReason() };
+    }
+    return NOT_ABORTED;
+  }
+
+  /** @internal overridden by the root scope, which may carry the caller's signal */
+  _externalAborted(): boolean {
+    return false;
+  }
+
+  /** @internal */
+  _externalReason(): unknown {
+    return undefined;
+  }
+
+  /** Aborts this scope and every linked descendant. The first reason wins. */
+  abort(reason: unknown): void {
+    if (this._aborted) return;
+    this._aborted = true;
+    this._reason = reason;
+    this._controller?.abort(reason);
+    for (let c = this._firstChild; c !== null; c = c._next) c.abort(reason);
+  }
+
+  /** Detaches from the parent; call when the scope's work has settled. */
+  dispose(): void {
+    if (this._linked && this._parent !== null) this._parent._unlink(this);
+  }
+
+  /** @internal */
+  _link(child: Scope): void {
+    // Make sure our own ancestors will reach us (and so the child) too.
+    if (this._parent !== null && !this._linked) this._parent._link(this);
+    child._linked = true;
+    child._prev = null;
+    child._next = this._firstChild;
+    if (this._firstChild !== null) this._firstChild._prev = child;
+    this._firstChild = child;
+  }
+
+  /** @internal */
+  _unlink(child: Scope): void {
+    if (child._prev !== null) child._prev._next = child._next;
+    else this._firstChild = child._next;
+    if (child._next !== null) child._next._prev = child._prev;
+    child._prev = child._next = null;
+    child._linked = false;
+  }
+}
+
+const NOT_ABORTED = Object.freeze({ aborted: false, reason: undefined });
