@@ -1,4 +1,4 @@
-import { FaultlineError, ResilienceErrorCode, isFaultlineError } from './errors.js';
+import { FaultlineError, isFaultlineError, ResilienceErrorCode } from './errors.js';
 
 /**
  * The error for work that did not run, or stopped waiting, because its scope was aborted: the

@@ -1,5 +1,5 @@
-import { Call, type ExecuteOptions } from './call.js';
 import { abortedError } from './aborted.js';
+import { Call, type ExecuteOptions } from './call.js';
 import type { ExecuteContext } from './scope.js';
 import { type Gate, type Next, type RetryStage, type RetryState, type Stage, WAIT } from './stage.js';
 
@@ -15,11 +15,14 @@ export interface Policy<R = never> {
   execute<T>(fn: Work<T>, options?: ExecuteOptions | AbortSignal): Promise<T | R>;
   /** @internal the stages this policy contributes to a pipeline */
   readonly _stages: readonly Stage[];
+  /** @internal type-level only: what the policy may return instead of the work's result */
+  readonly _substitute?: R;
 }
 
 /** Base of every policy: compiles its stages once and runs calls through them. @internal */
 export abstract class PolicyBase<R = never> implements Policy<R> {
   abstract readonly _stages: readonly Stage[];
+  declare readonly _substitute?: R;
   #run: Next | undefined;
 
   execute<T>(fn: Work<T>, options?: ExecuteOptions | AbortSignal): Promise<T | R> {
@@ -32,8 +35,11 @@ export abstract class PolicyBase<R = never> implements Policy<R> {
   }
 }
 
+/** What a policy may substitute for the work's result (`never` for most policies). */
+export type SubstituteOf<P> = P extends { readonly _substitute?: infer R } ? R : never;
+
 /** Union of what the policies may substitute for the work's result. */
-type Substitutes<P extends readonly Policy<unknown>[]> = P[number] extends Policy<infer R> ? R : never;
+type Substitutes<P extends readonly Policy<unknown>[]> = { [K in keyof P]: SubstituteOf<P[K]> }[number];
 
 /** A composed policy, outermost first. */
 export class Pipeline<R = never> extends PolicyBase<R> {
@@ -136,7 +142,12 @@ function enterGates(gates: readonly Gate[], call: Call): Tokens | Promise<Tokens
   return tokens;
 }
 
-async function enterRest(gates: readonly Gate[], call: Call, tokens: unknown[], from: number): Promise<Tokens> {
+async function enterRest(
+  gates: readonly Gate[],
+  call: Call,
+  tokens: unknown[],
+  from: number,
+): Promise<Tokens> {
   for (let i = from; i < gates.length; i++) {
     const g = gates[i] as Gate;
     try {
@@ -155,7 +166,13 @@ async function enterRest(gates: readonly Gate[], call: Call, tokens: unknown[], 
   return gates.length === 1 ? tokens[0] : tokens;
 }
 
-function failEntered(gates: readonly Gate[], call: Call, tokens: unknown[], entered: number, e: unknown): void {
+function failEntered(
+  gates: readonly Gate[],
+  call: Call,
+  tokens: unknown[],
+  entered: number,
+  e: unknown,
+): void {
   call.ok = false;
   call.error = e;
   call.value = undefined;

@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Clock, systemClock } from '../core/clock.js';
-import { FaultlineError, ResilienceErrorCode, checkNumber } from '../core/errors.js';
+import { checkNumber, FaultlineError, ResilienceErrorCode } from '../core/errors.js';
 
 /** A point in time by which a request must be done, on the clock that measures it. */
 export interface Deadline {

@@ -38,7 +38,12 @@ export class RetryBudget {
 
   constructor(options: RetryBudgetOptions = {}) {
     this.ratio = checkNumber('retry-budget', 'ratio', options.ratio ?? 0.1, 0);
-    this.minRetriesPerSecond = checkNumber('retry-budget', 'minRetriesPerSecond', options.minRetriesPerSecond ?? 10, 0);
+    this.minRetriesPerSecond = checkNumber(
+      'retry-budget',
+      'minRetriesPerSecond',
+      options.minRetriesPerSecond ?? 10,
+      0,
+    );
     this.windowMs = checkNumber('retry-budget', 'windowMs', options.windowMs ?? 10_000, 1);
     const buckets = checkInteger('retry-budget', 'buckets', options.buckets ?? 10, 1, 1000);
     this.name = options.name;

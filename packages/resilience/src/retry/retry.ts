@@ -7,8 +7,8 @@ import { PolicyBase } from '../core/pipeline.js';
 import type { RetryStage, RetryState, Stage } from '../core/stage.js';
 import { currentDeadline } from '../deadline/deadline.js';
 import { type Backoff, decorrelatedJitter } from './backoff.js';
-import type { RetryBudget } from './retry-budget.js';
 import { retryAfterOf } from './retry-after.js';
+import type { RetryBudget } from './retry-budget.js';
 
 export interface RetryOptions {
   /** Retries after the first attempt (default 3). */

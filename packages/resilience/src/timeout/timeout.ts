@@ -1,6 +1,6 @@
 import type { Call } from '../core/call.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
-import { FaultlineError, ResilienceErrorCode, checkNumber, invalidOption } from '../core/errors.js';
+import { checkNumber, FaultlineError, invalidOption, ResilienceErrorCode } from '../core/errors.js';
 import { channels, publish } from '../core/events.js';
 import { PolicyBase } from '../core/pipeline.js';
 import { Scope } from '../core/scope.js';
@@ -91,7 +91,12 @@ export class TimeoutPolicy extends PolicyBase implements Gate {
     this.name = options.name;
     this.clock = options.clock ?? systemClock;
     this.#label = options.name === undefined ? 'timeout' : `timeout:${options.name}`;
-    const resolution = checkNumber('timeout', 'resolution', options.resolution ?? Math.min(25, Math.max(1, ms / 100)), 0);
+    const resolution = checkNumber(
+      'timeout',
+      'resolution',
+      options.resolution ?? Math.min(25, Math.max(1, ms / 100)),
+      0,
+    );
     this.#queue = new TimerQueue(this.clock, ms, resolution);
     this._stages = [strategy === 'aggressive' ? new RacingTimeout(this) : this];
   }

@@ -54,7 +54,10 @@ export class TimerQueue {
     if (tail === null) {
       this.#head = this.#tail = e;
       if (this.#timer === undefined) {
-        this.#timer = this.#clock.setTimeout(this.#onTimer, this.#resolution === 0 ? this.#ms : this.#resolution);
+        this.#timer = this.#clock.setTimeout(
+          this.#onTimer,
+          this.#resolution === 0 ? this.#ms : this.#resolution,
+        );
       }
     } else {
       tail.qNext = e;

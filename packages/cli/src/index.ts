@@ -1,0 +1,1 @@
+export { buildProgram, type CliIo, main } from './cli.js';
