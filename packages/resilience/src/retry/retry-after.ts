@@ -31,6 +31,8 @@ function headerOf(headers: unknown): string | undefined {
 export function parseRetryAfter(value: string, nowMs: number): number | undefined {
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
+  // an HTTP date names its weekday or month (RFC 9110 §5.6.7); anything else is not one
+  if (!/[A-Za-z]{3}/.test(v)) return undefined;
   const at = Date.parse(v);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - nowMs);
