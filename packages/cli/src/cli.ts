@@ -34,7 +34,7 @@ export function buildProgram(io: CliIo = processIo): Command {
     )
     .action(async () => {
       const { runDemo } = await import('./demo/demo.js');
-      runDemo((line) => io.out(`${line}\n`));
+      await runDemo((line) => io.out(`${line}\n`));
     });
 
   return program;

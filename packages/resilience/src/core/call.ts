@@ -29,8 +29,6 @@ export class Call extends Scope {
   ok = true;
   value: unknown = undefined;
   error: unknown = undefined;
-  /** per-gate tokens of the current segment; allocated only when a gate returns one */
-  tokens: unknown[] | undefined = undefined;
   /** @internal */ _onExternalAbort: (() => void) | undefined = undefined;
   /** @internal */ _clock: Clock | undefined = undefined;
   /** @internal */ _time = 0;
@@ -44,9 +42,11 @@ export class Call extends Scope {
       this.idempotent = true;
     } else if (options instanceof AbortSignal) {
       this.external = options;
+      this._external = options;
       this.idempotent = true;
     } else {
       this.external = options.signal;
+      this._external = options.signal;
       this.idempotent = options.idempotent ?? true;
     }
   }
@@ -54,14 +54,6 @@ export class Call extends Scope {
   override get signal(): AbortSignal {
     if (this.external !== undefined) return this.external;
     return super.signal;
-  }
-
-  override _externalAborted(): boolean {
-    return this.external?.aborted === true;
-  }
-
-  override _externalReason(): unknown {
-    return this.external?.reason;
   }
 
   override _link(child: Scope): void {

@@ -104,7 +104,7 @@ export function compile(stages: readonly Stage[]): Next {
 /** Runs the work itself in the current scope; never throws synchronously. */
 function invokeWork(call: Call): Promise<unknown> {
   const scope = call.scope;
-  if (scope._aborted || scope.aborted) return Promise.reject(abortedError(scope.abortReason().reason));
+  if (scope.aborted) return Promise.reject(abortedError(scope.abortReason().reason));
   try {
     const r = call.fn(scope);
     return r instanceof Promise ? r : Promise.resolve(r);

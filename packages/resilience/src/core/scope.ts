@@ -25,6 +25,8 @@ export class Scope implements ExecuteContext {
   /** @internal */ _next: Scope | null = null;
   /** @internal */ _linked = false;
   /** @internal */ _attempt: number;
+  /** @internal the caller's signal, on the root scope only */
+  _external: AbortSignal | undefined = undefined;
 
   constructor(parent: Scope | null, attempt = 1) {
     this._parent = parent;
@@ -53,7 +55,9 @@ export class Scope implements ExecuteContext {
   /** True when this scope or an ancestor was aborted. */
   get aborted(): boolean {
     for (let s: Scope | null = this; s !== null; s = s._parent) {
-      if (s._aborted || s._externalAborted()) return true;
+      if (s._aborted) return true;
+      const ext = s._external;
+      if (ext !== undefined && ext.aborted) return true;
     }
     return false;
   }
@@ -62,20 +66,12 @@ export class Scope implements ExecuteContext {
   abortReason(): { aborted: boolean; reason: unknown } {
     for (let s: Scope | null = this; s !== null; s = s._parent) {
       if (s._aborted) return { aborted: true, reason: s._reason };
-      if (s._externalAborted()) return { aborted: true, reason: s._externalReason() };
+      const ext = s._external;
+      if (ext !== undefined && ext.aborted) return { aborted: true, reason: ext.reason };
     }
     return NOT_ABORTED;
   }
 
-  /** @internal overridden by the root scope, which may carry the caller's signal */
-  _externalAborted(): boolean {
-    return false;
-  }
-
-  /** @internal */
-  _externalReason(): unknown {
-    return undefined;
-  }
 
   /** Aborts this scope and every linked descendant. The first reason wins. */
   abort(reason: unknown): void {
