@@ -72,7 +72,6 @@ export class Scope implements ExecuteContext {
     return NOT_ABORTED;
   }
 
-
   /** Aborts this scope and every linked descendant. The first reason wins. */
   abort(reason: unknown): void {
     if (this._aborted) return;
