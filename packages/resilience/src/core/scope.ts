@@ -57,7 +57,7 @@ export class Scope implements ExecuteContext {
     for (let s: Scope | null = this; s !== null; s = s._parent) {
       if (s._aborted) return true;
       const ext = s._external;
-      if (ext !== undefined && ext.aborted) return true;
+      if (ext?.aborted) return true;
     }
     return false;
   }
@@ -67,7 +67,7 @@ export class Scope implements ExecuteContext {
     for (let s: Scope | null = this; s !== null; s = s._parent) {
       if (s._aborted) return { aborted: true, reason: s._reason };
       const ext = s._external;
-      if (ext !== undefined && ext.aborted) return { aborted: true, reason: ext.reason };
+      if (ext?.aborted) return { aborted: true, reason: ext.reason };
     }
     return NOT_ABORTED;
   }
