@@ -38,7 +38,8 @@ const subjects = {
   breaker: () => fBreaker.execute(bare),
   composed: () => fComposed.execute(bare),
   // the same, with work that reads its signal (as fetch or pg would): the AbortController is real
-  composed_signal: () => fComposed.execute(({ signal }) => (signal.aborted ? Promise.reject(signal.reason) : bare())),
+  composed_signal: () =>
+    fComposed.execute(({ signal }) => (signal.aborted ? Promise.reject(signal.reason) : bare())),
   cockatiel_breaker: () => cBreakerAlone.execute(bare),
   cockatiel_composed: () => cComposed.execute(bare),
   opossum_breaker_timeout: () => oBreaker.fire(),

@@ -5,7 +5,6 @@ type Loop = (n: number, f: AsyncFn) => Promise<void>;
 
 /** A fresh loop per subject, so that call sites stay monomorphic and subjects don't slow each other. */
 function makeLoop(): Loop {
-  // biome-ignore lint/complexity/useArrowFunction: a new Function gives each subject its own inline caches
   return new Function('n', 'f', 'return (async () => { for (let i = 0; i < n; i++) await f(); })();') as Loop;
 }
 

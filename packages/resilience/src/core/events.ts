@@ -22,7 +22,7 @@ export const channels = {
   limit: channel('faultline:resilience:limit'),
   /** A hedged attempt started: `{ policy, name, attempt, delayMs }`. */
   hedge: channel('faultline:resilience:hedge'),
-  /** A fallback replaced a failure: `{ policy, name, error }`. */
+  /** A fallback replaced a failure: `{ policy, name, error, source }`. */
   fallback: channel('faultline:resilience:fallback'),
 } as const satisfies Record<string, Channel>;
 

@@ -19,7 +19,9 @@ describe('Retry-After', () => {
     expect(retryAfterOf({ headers: new Headers({ 'Retry-After': '3' }) }, clock)).toBe(3000);
     expect(retryAfterOf({ headers: { 'retry-after': '4' } }, clock)).toBe(4000);
     expect(retryAfterOf({ headers: { 'retry-after': ['5'] } }, clock)).toBe(5000);
-    expect(retryAfterOf(Object.assign(new Error('429'), { response: { headers: { 'retry-after': '6' } } }), clock)).toBe(6000);
+    expect(
+      retryAfterOf(Object.assign(new Error('429'), { response: { headers: { 'retry-after': '6' } } }), clock),
+    ).toBe(6000);
     expect(retryAfterOf({ retryAfterMs: 70 }, clock)).toBe(70);
     expect(retryAfterOf({ headers: {} }, clock)).toBeUndefined();
     expect(retryAfterOf('429', clock)).toBeUndefined();
