@@ -12,7 +12,7 @@ const calls = Number(process.env.SOAK_CALLS ?? 3_000_000);
 const budget = new RetryBudget({ ratio: 0.2 });
 const policy = wrap(
   retry({ maxRetries: 2, backoff: 0, budget }),
-  circuitBreaker({ window: { kind: 'count', size: 100, minCalls: 1000 } }),
+  circuitBreaker({ window: { kind: 'count', size: 100, minCalls: 50 } }),
   timeout(1000),
 );
 let i = 0;

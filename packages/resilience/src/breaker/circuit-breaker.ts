@@ -1,9 +1,9 @@
-import type { Call } from '../core/call.js';
+import { Call } from '../core/call.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { FaultlineError, isFaultlineError, ResilienceErrorCode } from '../core/errors.js';
 import { channels, publish } from '../core/events.js';
 import { PolicyBase } from '../core/pipeline.js';
-import type { Gate, Stage } from '../core/stage.js';
+import type { Gate, LiteObservers, Stage } from '../core/stage.js';
 import { type BreakerConfig, type CircuitBreakerOptions, resolveOptions } from './breaker-options.js';
 import { type BreakerSnapshot, readSnapshot } from './breaker-snapshot.js';
 import {
@@ -94,6 +94,8 @@ function cancelledByCaller(call: Call, error: unknown): boolean {
  * its outcome counts only if the period is still current (a call that started before the breaker
  * opened, and fails long after, does not re-open a breaker that has closed again since).
  */
+const noWork = (): undefined => undefined;
+
 export class CircuitBreakerPolicy extends PolicyBase implements Gate {
   readonly stage = 'gate' as const;
   readonly observeOnly = true;
@@ -115,6 +117,8 @@ export class CircuitBreakerPolicy extends PolicyBase implements Gate {
   #reopenCount = 0;
   #probesInFlight = 0;
   #probeSuccesses = 0;
+  #litePeriod = -1;
+  #liteObservers: LiteObservers | undefined = undefined;
 
   constructor(options: CircuitBreakerOptions) {
     super();
@@ -199,6 +203,35 @@ export class CircuitBreakerPolicy extends PolicyBase implements Gate {
         : new Admission(this.#period, call.now(this.clock), false);
     }
     return this.#enterProbe(call);
+  }
+
+  /** @internal lite path: closed and no slow-call timing, so the token is just the period */
+  admitLite(): LiteObservers | undefined {
+    if (this.#state !== CLOSED || this.#cfg.slowCallMs >= 0) return undefined;
+    if (this.#litePeriod !== this.#period) {
+      this.#litePeriod = this.#period;
+      this.#liteObservers = this.#makeLiteObservers(this.#period);
+    }
+    return this.#liteObservers;
+  }
+
+  /** Observers shared by the lite calls of one closed period; a scratch call carries the outcome. */
+  #makeLiteObservers(period: number): LiteObservers {
+    const scratch = new Call(noWork, undefined);
+    return {
+      ok: (value) => {
+        scratch.ok = true;
+        scratch.value = value;
+        this.exit(scratch, period);
+        scratch.value = undefined;
+      },
+      err: (error) => {
+        scratch.ok = false;
+        scratch.error = error;
+        this.exit(scratch, period);
+        scratch.error = undefined;
+      },
+    };
   }
 
   /** @internal */

@@ -21,7 +21,6 @@ export interface ExecuteOptions {
 export class Call extends Scope {
   /** the work; typed loosely here, the public `execute` keeps the types */
   readonly fn: (ctx: Scope) => unknown;
-  readonly external: AbortSignal | undefined;
   readonly idempotent: boolean;
   /** the scope the next gate or the work runs in */
   scope: Scope;
@@ -33,31 +32,33 @@ export class Call extends Scope {
   /** @internal */ _clock: Clock | undefined = undefined;
   /** @internal */ _time = 0;
 
+  /** The caller's signal, if any. */
+  get external(): AbortSignal | undefined {
+    return this._external;
+  }
+
   constructor(fn: (ctx: Scope) => unknown, options: ExecuteOptions | AbortSignal | undefined) {
     super(null);
     this.fn = fn;
     this.scope = this;
     if (options === undefined) {
-      this.external = undefined;
       this.idempotent = true;
     } else if (options instanceof AbortSignal) {
-      this.external = options;
       this._external = options;
       this.idempotent = true;
     } else {
-      this.external = options.signal;
       this._external = options.signal;
       this.idempotent = options.idempotent ?? true;
     }
   }
 
   override get signal(): AbortSignal {
-    if (this.external !== undefined) return this.external;
+    if (this._external !== undefined) return this._external;
     return super.signal;
   }
 
   override _link(child: Scope): void {
-    const ext = this.external;
+    const ext = this._external;
     if (ext !== undefined && this._onExternalAbort === undefined) {
       const onAbort = () => this.abort(ext.reason);
       this._onExternalAbort = onAbort;
@@ -88,7 +89,7 @@ export class Call extends Scope {
     const onAbort = this._onExternalAbort;
     if (onAbort !== undefined) {
       this._onExternalAbort = undefined;
-      this.external?.removeEventListener('abort', onAbort);
+      this._external?.removeEventListener('abort', onAbort);
     }
   }
 }

@@ -1,7 +1,15 @@
 import { abortedError } from './aborted.js';
 import { Call, type ExecuteOptions } from './call.js';
 import type { ExecuteContext } from './scope.js';
-import { type Gate, type Next, type RetryStage, type RetryState, type Stage, WAIT } from './stage.js';
+import {
+  type Gate,
+  type LiteObservers,
+  type Next,
+  type RetryStage,
+  type RetryState,
+  type Stage,
+  WAIT,
+} from './stage.js';
 
 /** The work a policy runs: it receives the signal to honour and the attempt number. */
 export type Work<T> = (ctx: ExecuteContext) => T | PromiseLike<T>;
@@ -24,15 +32,51 @@ export abstract class PolicyBase<R = never> implements Policy<R> {
   abstract readonly _stages: readonly Stage[];
   declare readonly _substitute?: R;
   #run: Next | undefined;
+  #lite: Gate | undefined;
 
   execute<T>(fn: Work<T>, options?: ExecuteOptions | AbortSignal): Promise<T | R> {
     let run = this.#run;
     if (run === undefined) {
       run = compile(this._stages);
       this.#run = run;
+      const only = this._stages.length === 1 ? this._stages[0] : undefined;
+      if (only?.stage === 'gate' && only.observeOnly && only.admitLite !== undefined) this.#lite = only;
+    }
+    const lite = this.#lite;
+    if (lite !== undefined && options === undefined) {
+      const observers = (lite.admitLite as () => LiteObservers | undefined)();
+      if (observers !== undefined) return runLite(fn, observers) as Promise<T | R>;
     }
     return run(new Call(fn as (ctx: ExecuteContext) => unknown, options)) as Promise<T | R>;
   }
+}
+
+/**
+ * The context of a call on the lite path. Nothing can abort such a call (no caller signal,
+ * observe-only gates), so its signal is a plain one, created only if the work reads it.
+ */
+class LiteContext implements ExecuteContext {
+  _signal: AbortSignal | undefined = undefined;
+  get signal(): AbortSignal {
+    this._signal ??= new AbortController().signal;
+    return this._signal;
+  }
+  get attempt(): number {
+    return 1;
+  }
+}
+
+/** Runs work admitted by a lone observe-only gate: the work's own promise, observed beside. */
+function runLite(fn: Work<unknown>, observers: LiteObservers): Promise<unknown> {
+  let p: Promise<unknown>;
+  try {
+    const r = fn(new LiteContext());
+    p = r instanceof Promise ? r : Promise.resolve(r);
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  p.then(observers.ok, observers.err);
+  return p;
 }
 
 /** What a policy may substitute for the work's result (`never` for most policies). */
@@ -86,7 +130,7 @@ export function compile(stages: readonly Stage[]): Next {
   const head = next;
   return (call) => {
     const p = head(call);
-    if (call.external === undefined) return p;
+    if (call._external === undefined) return p;
     // the caller's signal may have gained a listener: release it when the call settles
     return p.then(
       (v) => {

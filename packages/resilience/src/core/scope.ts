@@ -19,11 +19,8 @@ export class Scope implements ExecuteContext {
   /** @internal */ _reason: unknown = undefined;
   /** @internal */ _aborted = false;
   /** @internal */ _controller: AbortController | undefined = undefined;
-  /** @internal children whose signal exists, linked so that parent aborts reach them */
-  /** @internal */ _firstChild: Scope | null = null;
-  /** @internal */ _prev: Scope | null = null;
-  /** @internal */ _next: Scope | null = null;
-  /** @internal */ _linked = false;
+  /** @internal links to children whose signal exists, so that aborts reach them; created on demand */
+  _links: ScopeLinks | undefined = undefined;
   /** @internal */ _attempt: number;
   /** @internal the caller's signal, on the root scope only */
   _external: AbortSignal | undefined = undefined;
@@ -78,33 +75,45 @@ export class Scope implements ExecuteContext {
     this._aborted = true;
     this._reason = reason;
     this._controller?.abort(reason);
-    for (let c = this._firstChild; c !== null; c = c._next) c.abort(reason);
+    for (let c = this._links?.first ?? null; c !== null; c = (c._links as ScopeLinks).next) c.abort(reason);
   }
 
   /** Detaches from the parent; call when the scope's work has settled. */
   dispose(): void {
-    if (this._linked && this._parent !== null) this._parent._unlink(this);
+    if (this._links?.linked === true && this._parent !== null) this._parent._unlink(this);
   }
 
   /** @internal */
   _link(child: Scope): void {
+    const mine = (this._links ??= new ScopeLinks());
     // Make sure our own ancestors will reach us (and so the child) too.
-    if (this._parent !== null && !this._linked) this._parent._link(this);
-    child._linked = true;
-    child._prev = null;
-    child._next = this._firstChild;
-    if (this._firstChild !== null) this._firstChild._prev = child;
-    this._firstChild = child;
+    if (this._parent !== null && !mine.linked) this._parent._link(this);
+    const theirs = (child._links ??= new ScopeLinks());
+    theirs.linked = true;
+    theirs.prev = null;
+    theirs.next = mine.first;
+    if (mine.first !== null) (mine.first._links as ScopeLinks).prev = child;
+    mine.first = child;
   }
 
   /** @internal */
   _unlink(child: Scope): void {
-    if (child._prev !== null) child._prev._next = child._next;
-    else this._firstChild = child._next;
-    if (child._next !== null) child._next._prev = child._prev;
-    child._prev = child._next = null;
-    child._linked = false;
+    const mine = this._links as ScopeLinks;
+    const theirs = child._links as ScopeLinks;
+    if (theirs.prev !== null) (theirs.prev._links as ScopeLinks).next = theirs.next;
+    else mine.first = theirs.next;
+    if (theirs.next !== null) (theirs.next._links as ScopeLinks).prev = theirs.prev;
+    theirs.prev = theirs.next = null;
+    theirs.linked = false;
   }
+}
+
+/** Where a scope sits among its parent's linked children, and its own first child. @internal */
+class ScopeLinks {
+  first: Scope | null = null;
+  prev: Scope | null = null;
+  next: Scope | null = null;
+  linked = false;
 }
 
 const NOT_ABORTED = Object.freeze({ aborted: false, reason: undefined });

@@ -21,6 +21,18 @@ export interface Gate {
   wait?(call: Call): Promise<unknown>;
   /** Sees the outcome in `call.ok` / `call.value` / `call.error`, and may replace it. */
   exit(call: Call, token: unknown): void;
+  /**
+   * Optional fast path of an observe-only gate used alone: admits a call whose caller passed no
+   * options and returns observers shared by every such call in the current state, or returns
+   * undefined (admitting nothing) when the call needs the general path.
+   */
+  admitLite?(): LiteObservers | undefined;
+}
+
+/** Outcome callbacks shared between calls, handed to the work's promise as they are. @internal */
+export interface LiteObservers {
+  readonly ok: (value: unknown) => void;
+  readonly err: (error: unknown) => void;
 }
 
 /** Per-call state of a retry stage, created on the first failure only. @internal */
