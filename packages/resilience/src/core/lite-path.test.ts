@@ -30,7 +30,9 @@ describe('the lite path of a lone observe-only gate', () => {
 
   it('hands the work a context with a stable, never-aborted signal and attempt 1', async () => {
     const breaker = circuitBreaker();
-    const [a, b, attempt] = await breaker.execute(({ signal, attempt }) => [signal, signal, attempt] as const);
+    const [a, b, attempt] = await breaker.execute(
+      ({ signal, attempt }) => [signal, signal, attempt] as const,
+    );
     expect(a).toBeInstanceOf(AbortSignal);
     expect(a).toBe(b);
     expect(a.aborted).toBe(false);

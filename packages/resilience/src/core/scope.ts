@@ -85,10 +85,12 @@ export class Scope implements ExecuteContext {
 
   /** @internal */
   _link(child: Scope): void {
-    const mine = (this._links ??= new ScopeLinks());
+    this._links ??= new ScopeLinks();
+    const mine = this._links;
     // Make sure our own ancestors will reach us (and so the child) too.
     if (this._parent !== null && !mine.linked) this._parent._link(this);
-    const theirs = (child._links ??= new ScopeLinks());
+    child._links ??= new ScopeLinks();
+    const theirs = child._links;
     theirs.linked = true;
     theirs.prev = null;
     theirs.next = mine.first;
