@@ -12,6 +12,8 @@ export interface ExecuteOptions {
   readonly idempotent?: boolean | undefined;
 }
 
+const NOT_IDEMPOTENT: ExecuteOptions = Object.freeze({ idempotent: false });
+
 /**
  * One execution through a pipeline, and the root cancellation scope of its work. Everything a
  * policy remembers about a call lives here or in the token its gate returned, so that a call costs
@@ -82,6 +84,18 @@ export class Call extends Scope {
   /** Forgets the shared clock reading. */
   tick(): void {
     this._clock = undefined;
+  }
+
+  /**
+   * A call of its own for one of several concurrent attempts (hedging): same work and options,
+   * its own outcome and scope state, cancelled with `parent` (and so with the caller) and on its
+   * own when aborted directly — a loser's abort never reaches the caller's signal.
+   */
+  fork(parent: Scope): Call {
+    const c = new Call(this.fn, this.idempotent ? undefined : NOT_IDEMPOTENT);
+    c._parent = parent;
+    c._attempt = parent._attempt;
+    return c;
   }
 
   /** Releases the listener on the caller's signal, if one was added. */

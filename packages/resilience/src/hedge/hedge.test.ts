@@ -285,3 +285,31 @@ describe('hedge', () => {
     expect(() => hedge({ delayMs: 10, budget: -0.1 })).toThrow(/option "budget"/);
   });
 });
+
+describe('hedged attempts are calls of their own', () => {
+  it('a retry inside a hedge retries each attempt separately, and the loser is aborted', async () => {
+    const clock = new ManualClock();
+    const policy = wrap(
+      hedge({ delayMs: 10, clock }),
+      retry({ maxRetries: 1, backoff: 5, clock }),
+      timeout(1000, { clock, resolution: 1 }),
+    );
+    const log: string[] = [];
+    let calls = 0;
+    const signals: AbortSignal[] = [];
+    const p = policy.execute(({ signal, attempt }) => {
+      const n = ++calls;
+      signals.push(signal);
+      log.push(`call ${n} attempt ${attempt}`);
+      if (n === 1)
+        return new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
+      if (n === 2) return Promise.reject(new Error('hedge failed once'));
+      return `won by call ${n}`;
+    });
+    for (let i = 0; i < 10; i++) await clock.advance(5);
+    await expect(p).resolves.toBe('won by call 3');
+    expect(log).toEqual(['call 1 attempt 1', 'call 2 attempt 1', 'call 3 attempt 2']);
+    expect(signals[0]?.aborted).toBe(true);
+    expect(signals[2]?.aborted).toBe(false);
+  });
+});

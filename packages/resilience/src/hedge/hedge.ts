@@ -10,7 +10,7 @@ import {
 } from '../core/errors.js';
 import { channels, publish } from '../core/events.js';
 import { PolicyBase } from '../core/pipeline.js';
-import { Scope } from '../core/scope.js';
+import type { Scope } from '../core/scope.js';
 import type { Middleware, Next, Stage } from '../core/stage.js';
 import { currentDeadline, type Deadline } from '../deadline/deadline.js';
 import { RetryBudget } from '../retry/retry-budget.js';
@@ -165,7 +165,7 @@ class HedgedCall {
   /** the scope the call arrived with: every attempt runs in a child of it */
   private readonly _parent: Scope;
   private readonly _deadline: Deadline | undefined;
-  private readonly _attempts: Scope[] = [];
+  private readonly _attempts: Call[] = [];
   private readonly _fire: () => void;
   private _resolve!: (v: unknown) => void;
   private _reject!: (e: unknown) => void;
@@ -197,16 +197,11 @@ class HedgedCall {
   }
 
   private _start(): void {
-    const call = this._call;
-    const parent = this._parent;
-    const child = new Scope(parent, parent._attempt);
-    // a hedge starts from a timer: the call's shared clock reading is stale by now
-    if (this._attempts.length > 0) call.tick();
+    // each attempt is a call of its own, so that concurrent attempts never share state
+    const child = this._call.fork(this._parent);
     this._attempts.push(child);
     this._pending++;
-    call.scope = child;
-    const p = this._next(call);
-    call.scope = parent;
+    const p = this._next(child);
     p.then(
       (v) => this._succeeded(child, v),
       (e) => this._failed(child, e),
@@ -230,7 +225,7 @@ class HedgedCall {
     }
   }
 
-  private _succeeded(child: Scope, value: unknown): void {
+  private _succeeded(child: Call, value: unknown): void {
     this._pending--;
     this._release(child);
     if (this._settled) return; // a loser finishing after the winner: discarded
@@ -251,7 +246,7 @@ class HedgedCall {
     this._resolve(value);
   }
 
-  private _failed(child: Scope, error: unknown): void {
+  private _failed(child: Call, error: unknown): void {
     this._pending--;
     this._release(child);
     if (this._settled) return;
@@ -270,19 +265,8 @@ class HedgedCall {
     }
   }
 
-  /**
-   * Detaches a settled attempt's scope, and gives the call its own scope back if a stage inside the
-   * attempt left `call.scope` pointing into the attempt (gates restore scopes on exit, which for a
-   * loser happens after the call went on).
-   */
-  private _release(child: Scope): void {
+  /** Detaches a settled attempt from the call's scope tree. */
+  private _release(child: Call): void {
     child.dispose();
-    const call = this._call;
-    for (let s: Scope | null = call.scope; s !== null && s !== this._parent; s = s._parent) {
-      if (s === child) {
-        call.scope = this._parent;
-        return;
-      }
-    }
   }
 }
