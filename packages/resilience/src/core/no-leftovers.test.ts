@@ -19,6 +19,8 @@ function runChild(body: string): { out: string; exitLagMs: number; status: numbe
   const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
     encoding: 'utf8',
     timeout: 20_000,
+    // tsx would otherwise leave its compile cache in the temp folder
+    env: { ...process.env, TSX_DISABLE_CACHE: '1' },
   });
   const exitedAt = Date.now();
   const line = r.stdout.trim().split('\n').at(-1) ?? '{}';
