@@ -1,0 +1,1 @@
+export { CHAOS_VERSION } from './version.js';

@@ -1,0 +1,1 @@
+export const CHAOS_VERSION = '0.1.0';
