@@ -1,8 +1,9 @@
 import { Call } from '../core/call.js';
 import { type Clock, systemClock } from '../core/clock.js';
-import { FaultlineError, isFaultlineError, ResilienceErrorCode } from '../core/errors.js';
+import { type FaultlineError, isFaultlineError, ResilienceErrorCode } from '../core/errors.js';
 import { channels, publish } from '../core/events.js';
 import { PolicyBase } from '../core/pipeline.js';
+import { type PolicyId, policyId, rejection } from '../core/rejection.js';
 import type { Gate, LiteObservers, Stage } from '../core/stage.js';
 import { type BreakerConfig, type CircuitBreakerOptions, resolveOptions } from './breaker-options.js';
 import { type BreakerSnapshot, readSnapshot } from './breaker-snapshot.js';
@@ -102,7 +103,7 @@ export class CircuitBreakerPolicy extends PolicyBase implements Gate {
   readonly _stages: readonly Stage[] = [this];
   readonly name: string | undefined;
   readonly clock: Clock;
-  readonly #label: string;
+  readonly #id: PolicyId;
   readonly #cfg: BreakerConfig;
   readonly #window: OutcomeWindow;
   readonly #wallClock: () => number;
@@ -127,7 +128,7 @@ export class CircuitBreakerPolicy extends PolicyBase implements Gate {
     this.name = options.name;
     this.clock = options.clock ?? systemClock;
     this.#wallClock = options.wallClock ?? Date.now;
-    this.#label = options.name === undefined ? 'circuit-breaker' : `circuit-breaker:${options.name}`;
+    this.#id = policyId('circuit-breaker', options.name);
     this.#window =
       cfg.mode === 'consecutive'
         ? new ConsecutiveWindow()
@@ -413,13 +414,7 @@ export class CircuitBreakerPolicy extends PolicyBase implements Gate {
     message: string,
     details: Readonly<Record<string, unknown>>,
   ): FaultlineError {
-    const error = new FaultlineError(code, `${this.#label}: ${message}`, {
-      policy: this.#label,
-      retryable: false,
-      details,
-    });
-    publish(channels.reject, () => ({ policy: 'circuit-breaker', name: this.name, code, reason, details }));
-    return error;
+    return rejection(this.#id, code, reason, message, details);
   }
 
   #restore(s: BreakerSnapshot): void {

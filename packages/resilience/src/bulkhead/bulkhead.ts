@@ -3,9 +3,9 @@ import type { Call } from '../core/call.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { checkInteger, checkNumber, type FaultlineError, ResilienceErrorCode } from '../core/errors.js';
 import { PolicyBase } from '../core/pipeline.js';
+import { announce, type PolicyId, policyId, rejection } from '../core/rejection.js';
 import { type Gate, type Stage, WAIT } from '../core/stage.js';
 import { currentDeadline, deadlineExceeded } from '../deadline/deadline.js';
-import { announce, type PolicyId, policyId, rejection } from '../limit/rejection.js';
 import { Waiter, WaiterQueue } from './waiter-queue.js';
 
 export interface BulkheadOptions {

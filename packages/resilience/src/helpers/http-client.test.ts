@@ -213,8 +213,9 @@ describe('createHttpClient (real sockets)', () => {
     const started = performance.now();
     const err = await failure(http.request(`${base}/slow-headers`));
     const took = performance.now() - started;
-    expect(took).toBeGreaterThanOrEqual(390);
-    expect(took).toBeLessThan(1000);
+    // never before the deadline (timers may fire a little early), never much past it
+    expect(took).toBeGreaterThanOrEqual(380);
+    expect(took).toBeLessThan(1500);
     expect(isFaultlineError(err) && ['FL_TIMEOUT', 'FL_DEADLINE_EXCEEDED'].includes(err.code)).toBe(true);
     // 150 ms per attempt within 400 ms: two timed-out attempts and a third cut by the deadline
     expect(seen.length).toBeGreaterThanOrEqual(2);

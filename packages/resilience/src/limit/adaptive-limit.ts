@@ -10,8 +10,8 @@ import {
 } from '../core/errors.js';
 import { channels, publish } from '../core/events.js';
 import { PolicyBase } from '../core/pipeline.js';
+import { type PolicyId, policyId, rejection } from '../core/rejection.js';
 import type { Gate, Stage } from '../core/stage.js';
-import { type PolicyId, policyId, rejection } from './rejection.js';
 
 export interface AdaptiveLimitOptions {
   /**

@@ -4,9 +4,9 @@ import type { Call } from '../core/call.js';
 import { type Clock, systemClock, type TimerHandle } from '../core/clock.js';
 import { checkInteger, checkNumber, type FaultlineError, ResilienceErrorCode } from '../core/errors.js';
 import { PolicyBase } from '../core/pipeline.js';
+import { announce, type PolicyId, policyId, rejection } from '../core/rejection.js';
 import { type Gate, type Stage, WAIT } from '../core/stage.js';
 import { currentDeadline, deadlineExceeded } from '../deadline/deadline.js';
-import { announce, type PolicyId, policyId, rejection } from './rejection.js';
 
 export interface LoadShedderOptions {
   /** Calls that may run at once (an integer ≥ 1). */

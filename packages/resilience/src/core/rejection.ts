@@ -1,5 +1,5 @@
-import { FaultlineError, type ResilienceErrorCode } from '../core/errors.js';
-import { channels, publish } from '../core/events.js';
+import { FaultlineError, type ResilienceErrorCode } from './errors.js';
+import { channels, publish } from './events.js';
 
 /** Who rejects: the policy kind, its optional name, and the label used in errors (`kind:name`). @internal */
 export interface PolicyId {
