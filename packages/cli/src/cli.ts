@@ -1,5 +1,7 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerChaosCommand } from './commands/chaos.js';
+import { registerProxyCommand } from './commands/proxy.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
@@ -36,6 +38,9 @@ export function buildProgram(io: CliIo = processIo): Command {
       const { runDemo } = await import('./demo/demo.js');
       await runDemo((line) => io.out(`${line}\n`));
     });
+
+  registerProxyCommand(program, io);
+  registerChaosCommand(program, io);
 
   return program;
 }
