@@ -1,5 +1,12 @@
 export { loadProxyConfigFile, parseProxyConfig } from './config/config-file.js';
-export type { Action, ExperimentDefinition, Probe, SteadyState } from './experiment/definition.js';
+export type {
+  Action,
+  ExperimentDefinition,
+  HttpFaultAction,
+  HttpFaultMatch,
+  Probe,
+  SteadyState,
+} from './experiment/definition.js';
 export { ExperimentError, ExperimentErrorCode, isExperimentError } from './experiment/errors.js';
 export {
   type ActivityRecord,
@@ -32,6 +39,7 @@ export {
 export { type FaultResultOptions, FaultResultPolicy, faultResult } from './inprocess/fault-result.js';
 export { ChaosErrorCode, FaultlineChaosError, isFaultlineChaosError } from './proxy/errors.js';
 export { type ChaosEvent, chaosChannels } from './proxy/events.js';
+export type { HttpFaultRecord } from './proxy/http-exchange.js';
 export type {
   ProxyConfig,
   ProxyJson,
@@ -45,4 +53,5 @@ export type {
 export type { ProxyRegistry } from './proxy/registry.js';
 export { type ProxyServer, type ProxyServerOptions, startProxyServer } from './proxy/server.js';
 export { toxicTypes } from './toxics/catalog.js';
+export type { ToxicAttributeValue } from './toxics/stage.js';
 export { CHAOS_VERSION } from './version.js';

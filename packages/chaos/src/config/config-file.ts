@@ -43,11 +43,19 @@ function checkToxic(source: string, at: string, value: unknown): ToxicConfig {
   if (attributes !== undefined && attributes !== null) {
     if (!isPlainObject(attributes))
       fail(source, `${at}.attributes`, `must be an object, got ${describe(attributes)}`);
-    for (const [k, v] of Object.entries(attributes)) {
-      if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
-        fail(source, `${at}.attributes.${k}`, `must be an integer, got ${describe(v)}`);
+    const kind = toxicKinds.get(type);
+    if (kind?.level === 'http') {
+      try {
+        kind.parse(attributes, undefined);
+      } catch (e) {
+        fail(source, `${at}.attributes`, (e as Error).message);
       }
-    }
+    } else
+      for (const [k, v] of Object.entries(attributes)) {
+        if (typeof v !== 'number' || !Number.isSafeInteger(v)) {
+          fail(source, `${at}.attributes.${k}`, `must be an integer, got ${describe(v)}`);
+        }
+      }
   }
   return {
     type,

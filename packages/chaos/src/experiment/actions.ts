@@ -1,4 +1,11 @@
-import type { Action, CommandAction, HttpAction, ProcessAction, ProxyAction } from './definition.js';
+import type {
+  Action,
+  CommandAction,
+  HttpAction,
+  HttpFaultAction,
+  ProcessAction,
+  ProxyAction,
+} from './definition.js';
 import { sendHttp } from './http-request.js';
 import type { ActivityRecord } from './journal.js';
 import type { Ledger } from './ledger.js';
@@ -77,6 +84,8 @@ function dispatch(action: Action, ctx: ActionContext): Promise<Outcome> {
       return proxyAction(action, ctx);
     case 'http':
       return httpAction(action, ctx);
+    case 'http-fault':
+      return httpFaultAction(action, ctx);
     case 'command':
       return commandAction(action, ctx);
     case 'process':
@@ -101,37 +110,13 @@ async function proxyAction(a: ProxyAction, ctx: ActionContext): Promise<Outcome>
   switch (op.op) {
     case 'add': {
       const t = op.toxic;
-      const expectedName = t.name ?? `${t.type}_${t.stream}`;
-      const body = JSON.stringify({
+      return addToxic(a, ctx, t.name ?? `${t.type}_${t.stream}`, {
         ...(t.name === undefined ? {} : { name: t.name }),
         type: t.type,
         stream: t.stream,
         toxicity: t.toxicity,
         attributes: t.attributes,
       });
-      let res: Awaited<ReturnType<typeof sendHttp>>;
-      try {
-        res = await sendHttp(`${base}/toxics`, { method: 'POST', body, ...req });
-      } catch (e) {
-        // the server may have added it before we stopped listening: remove it at cleanup to be sure
-        ctx.ledger.addToxic({ api: a.api, proxy: a.proxy, name: expectedName });
-        throw e;
-      }
-      if (res.status < 200 || res.status > 299)
-        return { status: 'failed', error: apiError(res.status, res.body) };
-      let toxic: unknown;
-      try {
-        toxic = JSON.parse(res.body);
-      } catch {
-        toxic = undefined;
-      }
-      const name = (toxic as { name?: unknown } | undefined)?.name;
-      ctx.ledger.addToxic({
-        api: a.api,
-        proxy: a.proxy,
-        name: typeof name === 'string' ? name : expectedName,
-      });
-      return { status: 'succeeded', output: toxic ?? { name: expectedName } };
     }
     case 'remove': {
       const res = await sendHttp(`${base}/toxics/${enc(op.toxic)}`, { method: 'DELETE', ...req });
@@ -155,6 +140,76 @@ async function proxyAction(a: ProxyAction, ctx: ActionContext): Promise<Outcome>
       return { status: 'succeeded', output: { enabled } };
     }
   }
+}
+
+/** Adds a toxic through the REST API and records it in the ledger (so that it is always removed). */
+async function addToxic(
+  a: { readonly api: string; readonly proxy: string; readonly timeoutMs: number },
+  ctx: ActionContext,
+  expectedName: string,
+  toxicBody: Record<string, unknown>,
+): Promise<Outcome> {
+  const base = `${a.api}/proxies/${enc(a.proxy)}`;
+  const req = { timeoutMs: a.timeoutMs, signal: ctx.signal };
+  const body = JSON.stringify(toxicBody);
+  let res: Awaited<ReturnType<typeof sendHttp>>;
+  try {
+    res = await sendHttp(`${base}/toxics`, { method: 'POST', body, ...req });
+  } catch (e) {
+    // the server may have added it before we stopped listening: remove it at cleanup to be sure
+    ctx.ledger.addToxic({ api: a.api, proxy: a.proxy, name: expectedName });
+    throw e;
+  }
+  if (res.status < 200 || res.status > 299)
+    return { status: 'failed', error: apiError(res.status, res.body) };
+  let toxic: unknown;
+  try {
+    toxic = JSON.parse(res.body);
+  } catch {
+    toxic = undefined;
+  }
+  const name = (toxic as { name?: unknown } | undefined)?.name;
+  ctx.ledger.addToxic({
+    api: a.api,
+    proxy: a.proxy,
+    name: typeof name === 'string' ? name : expectedName,
+  });
+  return { status: 'succeeded', output: toxic ?? { name: expectedName } };
+}
+
+/**
+ * `http-fault`: adds an `http_delay` and/or `http_abort` toxic (with the match conditions) to the
+ * proxy; each is recorded like a `proxy` toxic, so rollbacks and cleanup always remove it.
+ */
+async function httpFaultAction(a: HttpFaultAction, ctx: ActionContext): Promise<Outcome> {
+  const match: Record<string, unknown> = {
+    ...(a.match.method === undefined ? {} : { method: a.match.method }),
+    ...(a.match.pathPrefix === undefined ? {} : { path_prefix: a.match.pathPrefix }),
+    headers: a.match.headers,
+  };
+  const both = a.abort !== undefined && a.delay !== undefined;
+  const toxics: { name: string; type: string; attributes: Record<string, unknown> }[] = [];
+  if (a.delay !== undefined) {
+    toxics.push({
+      name: both ? `${a.toxic}-delay` : a.toxic,
+      type: 'http_delay',
+      attributes: { delay: a.delay.durationMs, percentage: a.delay.percentage, ...match },
+    });
+  }
+  if (a.abort !== undefined) {
+    toxics.push({
+      name: both ? `${a.toxic}-abort` : a.toxic,
+      type: 'http_abort',
+      attributes: { status: a.abort.status, percentage: a.abort.percentage, ...match },
+    });
+  }
+  const added: unknown[] = [];
+  for (const t of toxics) {
+    const outcome = await addToxic(a, ctx, t.name, { ...t, stream: 'upstream', toxicity: a.toxicity });
+    if (outcome.status !== 'succeeded') return { ...outcome, output: { toxics: added } };
+    added.push(outcome.output);
+  }
+  return { status: 'succeeded', output: { toxics: added } };
 }
 
 async function httpAction(a: HttpAction, ctx: ActionContext): Promise<Outcome> {

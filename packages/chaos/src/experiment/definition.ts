@@ -126,4 +126,26 @@ export interface HttpAction extends ActionBase {
   readonly expectStatus: Range;
 }
 
-export type Action = ProxyAction | WaitAction | CommandAction | ProcessAction | HttpAction;
+/** Which requests an `http-fault` acts on; every condition given must hold. */
+export interface HttpFaultMatch {
+  /** A method or a comma-separated list (`POST,PUT`). */
+  readonly method: string | undefined;
+  readonly pathPrefix: string | undefined;
+  /** Header name → exact value ('' only asks for the header). */
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** HTTP-aware faults on a proxy: adds an `http_abort` and/or `http_delay` toxic through the REST API. */
+export interface HttpFaultAction extends ActionBase {
+  readonly type: 'http-fault';
+  readonly api: string;
+  readonly proxy: string;
+  /** Toxic name; with both faults, `<toxic>-delay` and `<toxic>-abort`. */
+  readonly toxic: string;
+  readonly toxicity: number;
+  readonly abort: { readonly status: number; readonly percentage: number } | undefined;
+  readonly delay: { readonly durationMs: number; readonly percentage: number } | undefined;
+  readonly match: HttpFaultMatch;
+}
+
+export type Action = ProxyAction | WaitAction | CommandAction | ProcessAction | HttpAction | HttpFaultAction;

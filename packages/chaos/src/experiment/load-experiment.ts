@@ -4,6 +4,8 @@ import type {
   Action,
   ActionBase,
   ExperimentDefinition,
+  HttpFaultAction,
+  HttpFaultMatch,
   Probe,
   ProcessLimits,
   ProxyOperation,
@@ -76,7 +78,12 @@ export function parseExperiment(text: string, options: { file?: string } = {}): 
     const lines = new LineCounter();
     let doc: ReturnType<typeof parseDocument>;
     try {
-      doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+      doc = parseDocument(text, {
+        lineCounter: lines,
+        prettyErrors: true,
+        uniqueKeys: true,
+        logLevel: 'error',
+      });
     } catch (e) {
       throw new ExperimentError(`invalid YAML: ${e instanceof Error ? e.message : String(e)}`, { file });
     }
@@ -535,10 +542,56 @@ function readAction(v: unknown, path: Path, index: number): Action {
         expectStatus: statusRange(o, 'expectStatus', path, { min: 200, max: 299 }),
       };
     }
+    case 'http-fault': {
+      onlyKeys(o, path, [...ACTION_KEYS, 'api', 'proxy', 'toxic', 'toxicity', 'abort', 'delay', 'match']);
+      if (!has(o, 'abort') && !has(o, 'delay')) fail(path, 'needs "abort", "delay" or both');
+      let abort: HttpFaultAction['abort'];
+      if (has(o, 'abort')) {
+        const ap = [...path, 'abort'];
+        const a = object(get(o, 'abort'), ap);
+        onlyKeys(a, ap, ['status', 'percentage']);
+        abort = {
+          status: num(a, 'status', ap, 200, 599, true) ?? 503,
+          percentage: num(a, 'percentage', ap, 0, 100) ?? 100,
+        };
+      }
+      let delay: HttpFaultAction['delay'];
+      if (has(o, 'delay')) {
+        const dp = [...path, 'delay'];
+        const d = object(get(o, 'delay'), dp);
+        onlyKeys(d, dp, ['duration', 'percentage']);
+        if (!has(d, 'duration')) fail([...dp, 'duration'], 'is required');
+        delay = {
+          durationMs: duration(d, 'duration', dp, 0) as number,
+          percentage: num(d, 'percentage', dp, 0, 100) ?? 100,
+        };
+      }
+      let match: HttpFaultMatch = { method: undefined, pathPrefix: undefined, headers: {} };
+      if (has(o, 'match')) {
+        const mp = [...path, 'match'];
+        const m = object(get(o, 'match'), mp);
+        onlyKeys(m, mp, ['method', 'pathPrefix', 'headers']);
+        const pathPrefix = str(m, 'pathPrefix', mp, true);
+        if (pathPrefix !== undefined && !pathPrefix.startsWith('/'))
+          fail([...mp, 'pathPrefix'], `must start with "/", got ${describe(pathPrefix)}`);
+        match = { method: str(m, 'method', mp, true), pathPrefix, headers: stringMap(m, 'headers', mp) };
+      }
+      return {
+        type,
+        ...base(10_000),
+        api: url(o, 'api', path, 'http://127.0.0.1:8474').replace(/\/+$/, ''),
+        proxy: str(o, 'proxy', path),
+        toxic: str(o, 'toxic', path, true) ?? `http_fault_${index + 1}`,
+        toxicity: num(o, 'toxicity', path, 0, 1) ?? 1,
+        abort,
+        delay,
+        match,
+      };
+    }
     default:
       return fail(
         [...path, 'type'],
-        `must be one of "proxy", "wait", "command", "process", "http", got ${describe(type)}`,
+        `must be one of "proxy", "wait", "command", "process", "http", "http-fault", got ${describe(type)}`,
       );
   }
 }

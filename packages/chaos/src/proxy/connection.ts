@@ -1,5 +1,7 @@
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { HostPort } from './address.js';
+import { HttpExchange, type HttpExchangeHost, type HttpFaultRecord } from './http-exchange.js';
+import { connectWithLargeReads } from './large-reads.js';
 import { Link, type LinkOwner } from './link.js';
 import type { ByteCounters, ToxicState } from './model.js';
 
@@ -9,6 +11,10 @@ export interface ConnectionHost {
   readonly upstreamBytes: ByteCounters;
   readonly downstreamBytes: ByteCounters;
   connectionClosed(conn: Connection): void;
+  /** An HTTP toxic applied to a request of this connection. */
+  httpFault?(conn: Connection, record: HttpFaultRecord): void;
+  /** A stream of this connection is not HTTP/1.x although HTTP toxics are on (once per direction). */
+  notHttp?(conn: Connection, direction: 'upstream' | 'downstream', reason: string): void;
 }
 
 /** How long a connection closed by a toxic may take to flush before it is destroyed. */
@@ -32,7 +38,7 @@ function resetSocket(s: Socket | undefined): void {
  * are rolled once per connection (and again when a toxic's toxicity changes); a `both` toxic uses the
  * same roll for both directions.
  */
-export class Connection implements LinkOwner {
+export class Connection implements LinkOwner, HttpExchangeHost {
   readonly random: () => number;
   private readonly rolls = new Map<ToxicState, boolean>();
   private upstream: Socket | undefined;
@@ -44,6 +50,8 @@ export class Connection implements LinkOwner {
   private clientClosed = false;
   private upstreamClosed = false;
   private finished = false;
+  private http: HttpExchange | undefined;
+  private notHttpSeen = 0;
 
   constructor(
     private readonly host: ConnectionHost,
@@ -74,7 +82,12 @@ export class Connection implements LinkOwner {
   /** Connects upstream and starts relaying through the toxics that applied. */
   open(target: HostPort, toxics: readonly ToxicState[]): void {
     if (this.done) return;
-    const upstream = connect({ host: target.host, port: target.port, allowHalfOpen: true, noDelay: true });
+    const upstream = connectWithLargeReads({
+      host: target.host,
+      port: target.port,
+      allowHalfOpen: true,
+      noDelay: true,
+    });
     this.upstream = upstream;
     upstream.on('error', this.onUpstreamError);
     upstream.on('close', this.onUpstreamClose);
@@ -84,11 +97,43 @@ export class Connection implements LinkOwner {
     this.down = new Link(upstream, this.client, this.host.downstreamBytes, this);
     this.up.start(pick('upstream'));
     this.down.start(pick('downstream'));
+    if (toxics.some((t) => t.kind.level === 'http')) this.startHttp();
     this.client.resume();
+  }
+
+  /**
+   * The proxy has an HTTP toxic: from now on, requests on this connection are parsed (and responses
+   * followed) until it closes. With none, nothing of this runs.
+   */
+  private startHttp(): void {
+    if (this.http !== undefined || this.up === undefined || this.down === undefined || this.done) return;
+    const http = new HttpExchange(this);
+    this.http = http;
+    this.up.add(http.requestToxic, true);
+    this.down.add(http.responseToxic, true);
+  }
+
+  /** HttpExchangeHost: the HTTP toxics that rolled in for this connection, in the order added. */
+  httpToxics(): readonly ToxicState[] {
+    const out: ToxicState[] = [];
+    for (const [t, applied] of this.rolls) if (applied && t.kind.level === 'http') out.push(t);
+    return out;
+  }
+
+  fault(record: HttpFaultRecord): void {
+    this.host.httpFault?.(this, record);
+  }
+
+  notHttp(direction: 'upstream' | 'downstream', reason: string): void {
+    const bit = direction === 'upstream' ? 1 : 2;
+    if ((this.notHttpSeen & bit) !== 0) return;
+    this.notHttpSeen |= bit;
+    this.host.notHttp?.(this, direction, reason);
   }
 
   toxicAdded(toxic: ToxicState): void {
     const applied = this.roll(toxic);
+    if (toxic.kind.level === 'http') this.startHttp();
     if (includes(toxic, 'upstream')) this.up?.add(toxic, applied);
     if (includes(toxic, 'downstream')) this.down?.add(toxic, applied);
   }

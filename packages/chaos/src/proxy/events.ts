@@ -14,6 +14,12 @@ export const chaosChannels = {
   toxic: channel('faultline:chaos:toxic'),
   /** `chaos.connection`, one per accepted connection: `{ time, kind, proxy, client, upstream, toxics, skipped }`. */
   connection: channel('faultline:chaos:connection'),
+  /**
+   * `chaos.http.fault`, one per request an HTTP toxic acted on: `{ time, kind, proxy, client, method,
+   * path, toxics, action, status?, delayMs?, close? }`; `chaos.http.passthrough`, once per connection
+   * and direction whose bytes are not HTTP/1.x: `{ time, kind, proxy, client, direction, reason }`.
+   */
+  http: channel('faultline:chaos:http'),
 } as const satisfies Record<string, Channel>;
 
 /** One change, as published and as written to the events file (bundle format: one JSON per line). */

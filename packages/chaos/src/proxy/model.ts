@@ -1,4 +1,4 @@
-import type { ToxicKind } from '../toxics/stage.js';
+import type { ToxicAttributeValue, ToxicKind } from '../toxics/stage.js';
 
 /** Which direction a toxic acts on: upstream = client → server, downstream = server → client. `both` is a faultline extra. */
 export type ToxicStream = 'upstream' | 'downstream' | 'both';
@@ -9,7 +9,8 @@ export interface ToxicJson {
   readonly type: string;
   readonly stream: ToxicStream;
   readonly toxicity: number;
-  readonly attributes: Readonly<Record<string, number>>;
+  /** Integers, except for the HTTP toxics' match attributes (strings, a header map). */
+  readonly attributes: Readonly<Record<string, ToxicAttributeValue>>;
 }
 
 /** A proxy as the REST API shows it (Toxiproxy's shape). */
@@ -83,7 +84,7 @@ export interface ToxicState {
   readonly stream: ToxicStream;
   readonly kind: ToxicKind;
   toxicity: number;
-  attributes: Record<string, number>;
+  attributes: Record<string, ToxicAttributeValue>;
 }
 
 export function toxicJson(t: ToxicState): ToxicJson {
@@ -92,6 +93,14 @@ export function toxicJson(t: ToxicState): ToxicJson {
     type: t.type,
     stream: t.stream,
     toxicity: t.toxicity,
-    attributes: { ...t.attributes },
+    attributes: copyAttributes(t.attributes),
   };
+}
+
+function copyAttributes(
+  a: Readonly<Record<string, ToxicAttributeValue>>,
+): Record<string, ToxicAttributeValue> {
+  const out: Record<string, ToxicAttributeValue> = {};
+  for (const [k, v] of Object.entries(a)) out[k] = typeof v === 'object' ? { ...v } : v;
+  return out;
 }

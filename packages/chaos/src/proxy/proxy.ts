@@ -1,9 +1,12 @@
+import type { Channel } from 'node:diagnostics_channel';
 import { createServer, type Server, type Socket } from 'node:net';
-import { attr } from '../toxics/stage.js';
+import { attr, type ToxicAttributeValue } from '../toxics/stage.js';
 import { formatAddress, type HostPort, listenErrorText, parseHostPort } from './address.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import { ChaosErrorCode, FaultlineChaosError } from './errors.js';
 import { chaosChannels } from './events.js';
+import type { HttpFaultRecord } from './http-exchange.js';
+import { adoptWithLargeReads } from './large-reads.js';
 import { type ByteCounters, type ProxyJson, type ProxyStats, type ToxicState, toxicJson } from './model.js';
 
 /** Services a proxy shares with its registry. */
@@ -56,7 +59,10 @@ export class ProxyInstance implements ConnectionHost {
         details: { proxy: this.name, listen: this.listen },
       });
     }
-    const server = createServer({ allowHalfOpen: true, noDelay: true }, this.onConnection);
+    const server = createServer(
+      { allowHalfOpen: true, noDelay: true, pauseOnConnect: true },
+      this.onConnection,
+    );
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -102,7 +108,7 @@ export class ProxyInstance implements ConnectionHost {
     for (const c of this.connections) c.toxicRemoved(toxic);
   }
 
-  updateToxic(toxic: ToxicState, toxicity: number, attributes: Record<string, number>): void {
+  updateToxic(toxic: ToxicState, toxicity: number, attributes: Record<string, ToxicAttributeValue>): void {
     const reroll = toxicity !== toxic.toxicity;
     toxic.toxicity = toxicity;
     toxic.attributes = attributes;
@@ -148,7 +154,8 @@ export class ProxyInstance implements ConnectionHost {
     this.connections.delete(conn);
   }
 
-  private readonly onConnection = (client: Socket): void => {
+  private readonly onConnection = (accepted: Socket): void => {
+    const client = adoptWithLargeReads(accepted, true);
     if (!this.enabled) {
       client.on('error', () => {});
       client.destroy();
@@ -179,19 +186,44 @@ export class ProxyInstance implements ConnectionHost {
     else conn.open(target, toxics);
   };
 
+  httpFault(conn: Connection, fault: HttpFaultRecord): void {
+    this.publish(chaosChannels.http, () => ({
+      time: new Date().toISOString(),
+      kind: 'chaos.http.fault',
+      proxy: this.name,
+      client: clientOf(conn.client),
+      ...fault,
+    }));
+  }
+
+  notHttp(conn: Connection, direction: 'upstream' | 'downstream', reason: string): void {
+    this.publish(chaosChannels.http, () => ({
+      time: new Date().toISOString(),
+      kind: 'chaos.http.passthrough',
+      proxy: this.name,
+      client: clientOf(conn.client),
+      direction,
+      reason,
+    }));
+  }
+
   private logConnection(client: Socket, applied: ToxicState[], skipped: ToxicState[]): void {
-    const { logger } = this.env;
-    const ch = chaosChannels.connection;
-    if (logger === undefined && !ch.hasSubscribers) return;
-    const record = {
+    this.publish(chaosChannels.connection, () => ({
       time: new Date().toISOString(),
       kind: 'chaos.connection',
       proxy: this.name,
-      client: `${client.remoteAddress ?? '?'}:${client.remotePort ?? 0}`,
+      client: clientOf(client),
       upstream: this.upstream,
       toxics: applied.map((t) => ({ name: t.name, type: t.type, stream: t.stream })),
       skipped: skipped.map((t) => t.name),
-    };
+    }));
+  }
+
+  /** Publishes a record on `ch` and writes it to the logger, built only when someone will see it. */
+  private publish(ch: Channel, build: () => Record<string, unknown>): void {
+    const { logger } = this.env;
+    if (logger === undefined && !ch.hasSubscribers) return;
+    const record = build();
     if (ch.hasSubscribers) ch.publish(record);
     if (logger !== undefined) {
       try {
@@ -201,4 +233,8 @@ export class ProxyInstance implements ConnectionHost {
       }
     }
   }
+}
+
+function clientOf(client: Socket): string {
+  return `${client.remoteAddress ?? '?'}:${client.remotePort ?? 0}`;
 }

@@ -1,5 +1,5 @@
 import { toxicKinds } from '../toxics/catalog.js';
-import type { ToxicKind } from '../toxics/stage.js';
+import type { ToxicAttributes, ToxicAttributeValue, ToxicKind } from '../toxics/stage.js';
 import { ChaosErrorCode, FaultlineChaosError } from './errors.js';
 import type { ToxicConfig, ToxicState, ToxicStream, ToxicUpdate } from './model.js';
 
@@ -25,9 +25,10 @@ export function parseStream(value: unknown): ToxicStream {
 export function parseAttributes(
   kind: ToxicKind,
   input: Readonly<Record<string, unknown>> | undefined,
-  base: Readonly<Record<string, number>> | undefined,
-): Record<string, number> {
-  const out: Record<string, number> = {};
+  base: ToxicAttributes | undefined,
+): Record<string, ToxicAttributeValue> {
+  if (kind.level === 'http') return kind.parse(input, base);
+  const out: Record<string, ToxicAttributeValue> = {};
   for (const name of kind.attributes) {
     const v = input !== undefined && Object.hasOwn(input, name) ? input[name] : undefined;
     if (v === undefined || v === null) {
@@ -62,13 +63,15 @@ function checkToxicity(value: unknown): number {
  * default name, type, then (by the caller) name clash, then attributes.
  */
 export function makeToxic(input: ToxicConfig, nameTaken: (name: string) => boolean): ToxicState {
-  const stream = parseStream(input.stream);
+  const parsedStream = parseStream(input.stream);
   if (input.name !== undefined && typeof input.name !== 'string') {
     invalid('toxic name must be a string', 'bad request body: toxic name must be a string', 'name');
   }
   const type = typeof input.type === 'string' ? input.type : '';
-  const name = input.name === undefined || input.name === '' ? `${type}_${stream}` : input.name;
   const kind = toxicKinds.get(type);
+  // HTTP toxics act on requests, i.e. the upstream stream, whatever stream a client sends
+  const stream = kind?.level === 'http' ? 'upstream' : parsedStream;
+  const name = input.name === undefined || input.name === '' ? `${type}_${stream}` : input.name;
   if (kind === undefined) {
     return invalid(`invalid toxic type "${type}"`, 'invalid toxic type', 'type');
   }
@@ -95,7 +98,7 @@ export function makeToxic(input: ToxicConfig, nameTaken: (name: string) => boole
 export function applyToxicUpdate(
   t: ToxicState,
   update: ToxicUpdate,
-): { toxicity: number; attributes: Record<string, number> } {
+): { toxicity: number; attributes: Record<string, ToxicAttributeValue> } {
   const toxicity =
     update.toxicity === undefined || update.toxicity === null ? t.toxicity : checkToxicity(update.toxicity);
   if (update.attributes !== undefined && update.attributes !== null && !isPlainObject(update.attributes)) {

@@ -1,5 +1,6 @@
 import { bandwidthToxic } from './bandwidth.js';
 import { delayAcceptToxic, refuseConnectionToxic } from './connection-faults.js';
+import { httpAbortToxic, httpDelayToxic } from './http-faults.js';
 import { latencyToxic } from './latency.js';
 import { limitDataToxic } from './limit-data.js';
 import { noopToxic } from './noop.js';
@@ -22,6 +23,8 @@ export const toxicKinds: ReadonlyMap<string, ToxicKind> = new Map(
     noopToxic,
     refuseConnectionToxic,
     delayAcceptToxic,
+    httpAbortToxic,
+    httpDelayToxic,
   ].map((k): [string, ToxicKind] => [k.type, k]),
 );
 

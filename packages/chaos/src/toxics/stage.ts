@@ -38,7 +38,10 @@ export interface ToxicStage extends Sink {
   dispose(): void;
 }
 
-export type ToxicAttributes = Readonly<Record<string, number>>;
+/** An attribute value: integers for Toxiproxy's toxics; HTTP toxics also take strings and a header map. */
+export type ToxicAttributeValue = number | string | Readonly<Record<string, string>>;
+
+export type ToxicAttributes = Readonly<Record<string, ToxicAttributeValue>>;
 
 /** A toxic acting on a stream's data. */
 export interface StreamToxicKind {
@@ -57,7 +60,22 @@ export interface ConnectionToxicKind {
   readonly attributes: readonly string[];
 }
 
-export type ToxicKind = StreamToxicKind | ConnectionToxicKind;
+/**
+ * A toxic acting on HTTP/1.1 requests (faultline extra): the connection parses requests on the
+ * client → server stream while such a toxic applies, and asks it about each request.
+ */
+export interface HttpToxicKind {
+  readonly type: string;
+  readonly level: 'http';
+  readonly attributes: readonly string[];
+  /** Validates and normalises attributes (strings allowed); `base` holds the current ones on update. */
+  parse(
+    input: Readonly<Record<string, unknown>> | undefined,
+    base: ToxicAttributes | undefined,
+  ): Record<string, ToxicAttributeValue>;
+}
+
+export type ToxicKind = StreamToxicKind | ConnectionToxicKind | HttpToxicKind;
 
 /** Largest delay node timers take (about 24.8 days); longer ones are clamped to it. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -70,7 +88,7 @@ export function delay(fn: () => void, ms: number): NodeJS.Timeout {
 /** Reads an attribute, treating missing and negative values as 0. */
 export function attr(attributes: ToxicAttributes, name: string): number {
   const v = attributes[name];
-  return v === undefined || !(v > 0) ? 0 : v;
+  return typeof v !== 'number' || !(v > 0) ? 0 : v;
 }
 
 /** A stage passing everything through; toxics extend it. */
