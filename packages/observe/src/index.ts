@@ -1,0 +1,1 @@
+export { OBSERVE_VERSION } from './version.js';

@@ -1,0 +1,1 @@
+export const OBSERVE_VERSION = '0.1.0';
