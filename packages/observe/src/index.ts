@@ -1,1 +1,30 @@
+export { type ActiveSpanContext, type CreateLoggerOptions, createLogger } from './logs/logger.js';
+export { type RequestStore, requestContext } from './logs/request-context.js';
+export type { RouteFn } from './metrics/http-metrics.js';
+export { defaultRoute } from './metrics/route-label.js';
+export { type ObserveOptions, type Observer, observe } from './observe.js';
+export {
+  type InstrumentedPool,
+  type InstrumentPoolOptions,
+  instrumentPool,
+  type PgPoolLike,
+  type PoolState,
+  poolState,
+} from './pool/instrument-pool.js';
+export { type CollectResult, collectFiles } from './recorder/collect-files.js';
+export {
+  type ExpositionParseError,
+  type ExpositionSample,
+  type ParsedExposition,
+  parseExposition,
+  parseSampleValue,
+} from './recorder/exposition-parser.js';
+export {
+  type Recorder,
+  type RecorderStats,
+  type RecordOptions,
+  type RecordTarget,
+  record,
+  type TargetStats,
+} from './recorder/record.js';
 export { OBSERVE_VERSION } from './version.js';
