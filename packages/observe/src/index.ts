@@ -11,6 +11,18 @@ export {
   type PoolState,
   poolState,
 } from './pool/instrument-pool.js';
+export {
+  type ExportRangeOptions,
+  type ExportRangeResult,
+  exportRange,
+} from './prometheus/export-range.js';
+export {
+  type PrometheusTarget,
+  prometheusConfig,
+  type RunningPrometheus,
+  type StartPrometheusOptions,
+  startPrometheus,
+} from './prometheus/start-prometheus.js';
 export { type CollectResult, collectFiles } from './recorder/collect-files.js';
 export {
   type ExpositionParseError,
