@@ -39,4 +39,20 @@ export {
   record,
   type TargetStats,
 } from './recorder/record.js';
+export {
+  FileSpanExporter,
+  type OtlpHttpExporterOptions,
+  OtlpHttpSpanExporter,
+  type TraceExportStats,
+} from './traces/exporters.js';
+export { type FetchLike, type TraceHttpServerOptions, tracedFetch, traceHttpServer } from './traces/http.js';
+export { toOtlpJson } from './traces/otlp-json.js';
+export { type TracePoolOptions, tracePool } from './traces/pool.js';
+export {
+  type CreateTracingOptions,
+  createTracing,
+  getActiveSpanContext,
+  type Tracing,
+  type TracingExporterOptions,
+} from './traces/tracing.js';
 export { OBSERVE_VERSION } from './version.js';

@@ -1,0 +1,155 @@
+import { context, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { PgPoolLike } from '../pool/instrument-pool.js';
+import type { Tracing } from './tracing.js';
+
+export interface TracePoolOptions {
+  /** `db.client.connection.pool.name` on the spans; default `default`. */
+  readonly name?: string;
+}
+
+type Callback = (err: unknown, ...rest: unknown[]) => void;
+interface QueryableClient {
+  query: (...args: unknown[]) => unknown;
+}
+
+const WRAPPED = Symbol.for('faultline.observe.traced-client');
+
+/** The statement's first word, upper-cased (`SELECT`), never its values or the rest of the text. */
+export function operationOf(statement: unknown): string {
+  const text =
+    typeof statement === 'string'
+      ? statement
+      : typeof (statement as { text?: unknown } | null)?.text === 'string'
+        ? (statement as { text: string }).text
+        : '';
+  const m = /^\s*([A-Za-z]+)/.exec(text);
+  return m?.[1]?.toUpperCase() ?? 'UNKNOWN';
+}
+
+function fail(span: Span, err: unknown): void {
+  span.recordException(err instanceof Error ? err : String(err));
+  span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+}
+
+function isThenable(v: unknown): v is Promise<unknown> {
+  return typeof (v as { then?: unknown } | null)?.then === 'function';
+}
+
+/**
+ * Traces a node-postgres `Pool`: `pg.pool.acquire` spans for `pool.connect()` (also inside
+ * `pool.query`), with the pool state when asked, and `pg.query` spans for queries on the clients
+ * it hands out, named by the statement's first word only. Returns a function that unhooks the pool.
+ * @example const untrace = tracePool(pool, tracing, { name: 'main' });
+ */
+export function tracePool(pool: PgPoolLike, tracing: Tracing, options: TracePoolOptions = {}): () => void {
+  const { tracer } = tracing;
+  const poolName = options.name ?? 'default';
+  let active = true;
+  const wrapClient = (client: unknown): void => {
+    const c = client as QueryableClient & { [WRAPPED]?: boolean };
+    if (c === null || typeof c !== 'object' || typeof c.query !== 'function' || c[WRAPPED]) return;
+    const query = c.query;
+    c[WRAPPED] = true;
+    c.query = function tracedQuery(this: unknown, ...args: unknown[]): unknown {
+      // submittables (cursors, streams) are passed through untraced
+      if (!active || typeof (args[0] as { submit?: unknown } | null)?.submit === 'function') {
+        return Reflect.apply(query, this, args);
+      }
+      const operation = operationOf(args[0]);
+      const span = tracer.startSpan('pg.query', {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system.name': 'postgresql',
+          'db.operation.name': operation,
+          'db.client.connection.pool.name': poolName,
+        },
+      });
+      const last = args.length - 1;
+      const cb = args[last];
+      if (typeof cb === 'function') {
+        args[last] = (err: unknown, ...rest: unknown[]) => {
+          if (err) fail(span, err);
+          span.end();
+          (cb as Callback)(err, ...rest);
+        };
+      }
+      let result: unknown;
+      try {
+        result = Reflect.apply(query, this, args);
+      } catch (e) {
+        fail(span, e);
+        span.end();
+        throw e;
+      }
+      if (typeof cb !== 'function') {
+        if (isThenable(result)) {
+          return result.then(
+            (r) => {
+              span.end();
+              return r;
+            },
+            (e: unknown) => {
+              fail(span, e);
+              span.end();
+              throw e;
+            },
+          );
+        }
+        span.end();
+      }
+      return result;
+    };
+  };
+
+  const target = pool as unknown as { connect: (...args: unknown[]) => unknown };
+  const hadOwn = Object.hasOwn(target, 'connect');
+  const original = target.connect;
+  target.connect = function connect(this: unknown, ...args: unknown[]): unknown {
+    if (!active) return Reflect.apply(original, this, args);
+    const span = tracer.startSpan('pg.pool.acquire', {
+      kind: SpanKind.INTERNAL,
+      attributes: {
+        'db.system.name': 'postgresql',
+        'db.client.connection.pool.name': poolName,
+        'db.client.connection.pool.waiting': pool.waitingCount,
+        'db.client.connection.pool.idle': pool.idleCount,
+        'db.client.connection.pool.total': pool.totalCount,
+      },
+    });
+    const cb = args[0];
+    if (typeof cb === 'function') {
+      // the pool may call back from another request's release: restore the caller's context
+      const bound = context.bind(context.active(), cb as Callback);
+      const wrapped: Callback = (err, client, ...rest) => {
+        if (err) fail(span, err);
+        else wrapClient(client);
+        span.end();
+        bound(err, client, ...rest);
+      };
+      return Reflect.apply(original, this, [wrapped, ...args.slice(1)]);
+    }
+    const result = Reflect.apply(original, this, args);
+    if (!isThenable(result)) {
+      span.end();
+      return result;
+    }
+    return result.then(
+      (client) => {
+        wrapClient(client);
+        span.end();
+        return client;
+      },
+      (e: unknown) => {
+        fail(span, e);
+        span.end();
+        throw e;
+      },
+    );
+  };
+  return () => {
+    if (!active) return;
+    active = false;
+    if (hadOwn) target.connect = original;
+    else delete (target as { connect?: unknown }).connect;
+  };
+}
