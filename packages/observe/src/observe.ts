@@ -11,6 +11,9 @@ import {
   poolMetricsFor,
   releasePoolMetrics,
 } from './pool/instrument-pool.js';
+import { type FetchLike, tracedFetch, traceHttpServer } from './traces/http.js';
+import { tracePool } from './traces/pool.js';
+import { type CreateTracingOptions, createTracing, type Tracing } from './traces/tracing.js';
 
 export interface ObserveOptions {
   /** The `service` label on every series. */
@@ -23,6 +26,11 @@ export interface ObserveOptions {
   readonly route?: RouteFn;
   /** Path `handler` answers on; default `/metrics`. */
   readonly metricsPath?: string;
+  /**
+   * Traces too: servers and pools instrumented through the observer also get spans, and
+   * `observer.fetch` makes client spans that propagate `traceparent`.
+   */
+  readonly traces?: Omit<CreateTracingOptions, 'service' | 'instance'>;
 }
 
 export interface Observer {
@@ -35,8 +43,14 @@ export interface Observer {
   instrumentHttpServer(server: Server): void;
   /** Pool gauges, acquire-time histogram and acquire timeouts for a pg `Pool`. */
   instrumentPool(pool: PgPoolLike, options: InstrumentPoolOptions): InstrumentedPool;
+  /** The tracing set up by the `traces` option, if any. */
+  readonly tracing: Tracing | undefined;
+  /** `fetch` with client spans and `traceparent` when tracing is on; the global fetch otherwise. */
+  readonly fetch: FetchLike;
   /** Unsubscribes channels, stops the event-loop monitor and GC observer, unhooks servers and pools. */
   shutdown(): void;
+  /** {@link Observer.shutdown}, then flushes and stops tracing. */
+  close(): Promise<void>;
 }
 
 /**
@@ -48,16 +62,19 @@ export function observe(options: ObserveOptions): Observer {
   const ownRegistry = options.registry === undefined;
   const registry = options.registry ?? new Registry();
   const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
-  registry.setDefaultLabels({
-    service: options.service,
-    instance: options.instance ?? `${hostname()}:${process.pid}`,
-  });
+  const instance = options.instance ?? `${hostname()}:${process.pid}`;
+  registry.setDefaultLabels({ service: options.service, instance });
   const http = new HttpMetrics(registry, options.route === undefined ? {} : { route: options.route });
   const runtime = new RuntimeMetrics(registry);
   const events = new EventMetrics(registry);
   const poolMetrics = poolMetricsFor(registry);
   const pools: InstrumentedPool[] = [];
   const path = options.metricsPath ?? '/metrics';
+  const tracing =
+    options.traces === undefined
+      ? undefined
+      : createTracing({ service: options.service, instance, ...options.traces });
+  const untrace: (() => void)[] = [];
   let closed = false;
 
   const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -79,24 +96,41 @@ export function observe(options: ObserveOptions): Observer {
     registry,
     metrics: () => registry.metrics(),
     handler,
-    instrumentHttpServer: (server) => http.instrument(server),
+    tracing,
+    fetch: tracing === undefined ? globalThis.fetch : tracedFetch(tracing),
+    instrumentHttpServer: (server) => {
+      http.instrument(server);
+      if (tracing !== undefined) {
+        untrace.push(
+          traceHttpServer(server, tracing, options.route === undefined ? {} : { route: options.route }),
+        );
+      }
+    },
     instrumentPool: (pool, opts) => {
       const instrumented = poolMetrics.instrument(pool, opts);
       pools.push(instrumented);
+      if (tracing !== undefined) untrace.push(tracePool(pool, tracing, { name: opts.name }));
       return instrumented;
     },
-    shutdown: () => {
-      if (closed) return;
-      closed = true;
-      events.close();
-      runtime.close();
-      http.close();
-      for (const p of pools) p.uninstrument();
-      releasePoolMetrics(registry);
-      if (ownRegistry) registry.clear();
-      else
-        for (const m of registry.getMetricsAsArray())
-          if (!before.has(m.name)) registry.removeSingleMetric(m.name);
+    close: async () => {
+      shutdown();
+      await tracing?.shutdown();
     },
+    shutdown,
   };
+
+  function shutdown(): void {
+    if (closed) return;
+    closed = true;
+    for (const u of untrace.splice(0)) u();
+    events.close();
+    runtime.close();
+    http.close();
+    for (const p of pools) p.uninstrument();
+    releasePoolMetrics(registry);
+    if (ownRegistry) registry.clear();
+    else
+      for (const m of registry.getMetricsAsArray())
+        if (!before.has(m.name)) registry.removeSingleMetric(m.name);
+  }
 }
