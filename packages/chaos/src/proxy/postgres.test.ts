@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresUnavailable, startPostgres } from '../../../../test/support/postgres.js';
 import { Cleanup, portOf } from './loopback.fixtures.js';
-import { postgresUnavailable, startPostgres } from './postgres.fixtures.js';
 import { startProxyServer } from './server.js';
 
 const unavailable = postgresUnavailable();

@@ -1,8 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresUnavailable, startPostgres, type TempPostgres } from '../../../../test/support/postgres.js';
 import { find, parseExposition, value } from '../metrics/exposition.fixtures.js';
 import { observe } from '../observe.js';
-import { postgresUnavailable, startPostgres, type TempPostgres } from './postgres.fixtures.js';
 
 const unavailable = postgresUnavailable();
 if (unavailable !== undefined && process.env.CI)

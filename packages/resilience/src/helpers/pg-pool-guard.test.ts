@@ -1,10 +1,10 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgresUnavailable, startPostgres, type TempPostgres } from '../../../../test/support/postgres.js';
 import { ManualClock } from '../core/clock.js';
 import { isFaultlineError } from '../core/errors.js';
 import { withDeadline } from '../deadline/deadline.js';
-import { postgresUnavailable, startPostgres, type TempPostgres } from '../test-support/postgres.js';
 import { guardPool, type PoolClientLike } from './pg-pool-guard.js';
 
 /** An in-memory pool shaped like pg's, whose connect() waits until a client is released. */
