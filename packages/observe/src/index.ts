@@ -1,8 +1,37 @@
+export {
+  CACHE_BUCKETS,
+  type CacheLike,
+  CacheMetrics,
+  type CacheResult,
+  cacheMetricsFor,
+  type InstrumentCacheOptions,
+  instrumentCache,
+  releaseCacheMetrics,
+} from './cache/instrument-cache.js';
+export {
+  type InstrumentJobsOptions,
+  instrumentJobs,
+  JOB_BUCKETS,
+  JobMetrics,
+  type JobRunner,
+  jobMetricsFor,
+  releaseJobMetrics,
+} from './jobs/instrument-jobs.js';
 export { type ActiveSpanContext, type CreateLoggerOptions, createLogger } from './logs/logger.js';
 export { type RequestStore, requestContext } from './logs/request-context.js';
 export type { RouteFn } from './metrics/http-metrics.js';
 export { defaultRoute } from './metrics/route-label.js';
 export { type ObserveOptions, type Observer, observe } from './observe.js';
+export {
+  type InstrumentFetchOptions,
+  instrumentFetch,
+  OutboundMetrics,
+  type OutboundMetricsOptions,
+  outboundMetrics,
+  releaseOutboundMetrics,
+  type StatusClass,
+  statusClass,
+} from './outbound/instrument-fetch.js';
 export {
   type InstrumentedPool,
   type InstrumentPoolOptions,

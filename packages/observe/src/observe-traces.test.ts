@@ -51,10 +51,45 @@ describe('observe() with traces', () => {
     expect(server_[0]?.traceId).toBe(client[0]?.traceId);
   });
 
-  it('without the traces option, fetch is the plain global fetch and nothing is traced', () => {
+  it('without the traces option nothing is traced and no traceparent is sent', async () => {
     const obs = observe({ service: 'api' });
     cleanups.push(() => obs.close());
     expect(obs.tracing).toBeUndefined();
-    expect(obs.fetch).toBe(globalThis.fetch);
+    let traceparent: string | undefined = 'unset';
+    const server = createServer((req, res) => {
+      traceparent = req.headers.traceparent;
+      res.end('ok');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    await (await obs.fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`)).text();
+    expect(traceparent).toBeUndefined();
+  });
+});
+
+describe('observe() helpers', () => {
+  it('counts cache, job and outbound calls in the same registry', async () => {
+    const obs = observe({ service: 'api' });
+    cleanups.push(() => obs.close());
+    const store = new Map<string, number>([['a', 1]]);
+    const cache = obs.instrumentCache(
+      { get: (k: string) => store.get(k), set: (k: string, v: number) => store.set(k, v) },
+      { name: 'users' },
+    );
+    expect(cache.get('a')).toBe(1);
+    expect(cache.get('b')).toBeUndefined();
+    await expect(obs.runJob('reindex', async () => 7)).resolves.toBe(7);
+    await expect(
+      obs.runJob('reindex', () => {
+        throw new Error('job failed');
+      }),
+    ).rejects.toThrow('job failed');
+    await expect(obs.fetch('http://127.0.0.1:1/')).rejects.toThrow();
+    const text = await obs.metrics();
+    expect(text).toMatch(/cache_operations_total\{[^}]*result="hit"[^}]*\} 1/);
+    expect(text).toMatch(/cache_operations_total\{[^}]*result="miss"[^}]*\} 1/);
+    expect(text).toMatch(/background_job_runs_total\{[^}]*job="reindex"[^}]*\} 2/);
+    expect(text).toMatch(/background_job_failures_total\{[^}]*job="reindex"[^}]*\} 1/);
+    expect(text).toMatch(/http_client_requests_total\{[^}]*status_class="error"[^}]*\} 1/);
   });
 });

@@ -1,9 +1,17 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { Registry } from 'prom-client';
+import {
+  type CacheLike,
+  type InstrumentCacheOptions,
+  instrumentCache,
+  releaseCacheMetrics,
+} from './cache/instrument-cache.js';
+import { instrumentJobs, releaseJobMetrics } from './jobs/instrument-jobs.js';
 import { EventMetrics } from './metrics/event-metrics.js';
 import { HttpMetrics, type RouteFn } from './metrics/http-metrics.js';
 import { RuntimeMetrics } from './metrics/runtime-metrics.js';
+import { instrumentFetch, releaseOutboundMetrics } from './outbound/instrument-fetch.js';
 import {
   type InstrumentedPool,
   type InstrumentPoolOptions,
@@ -45,8 +53,15 @@ export interface Observer {
   instrumentPool(pool: PgPoolLike, options: InstrumentPoolOptions): InstrumentedPool;
   /** The tracing set up by the `traces` option, if any. */
   readonly tracing: Tracing | undefined;
-  /** `fetch` with client spans and `traceparent` when tracing is on; the global fetch otherwise. */
+  /** `fetch` counted and timed per dependency, with client spans and `traceparent` when tracing is on. */
   readonly fetch: FetchLike;
+  /** Hit/miss/set/error counts and get latency of a cache (and `cache.get` spans with tracing). */
+  instrumentCache<C extends CacheLike>(
+    cache: C,
+    options: Omit<InstrumentCacheOptions, 'registry' | 'tracing'>,
+  ): Pick<C, 'get' | 'set'>;
+  /** Runs a background job, counting runs, failures, duration and in-progress (and a span). */
+  runJob<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   /** Unsubscribes channels, stops the event-loop monitor and GC observer, unhooks servers and pools. */
   shutdown(): void;
   /** {@link Observer.shutdown}, then flushes and stops tracing. */
@@ -75,6 +90,7 @@ export function observe(options: ObserveOptions): Observer {
       ? undefined
       : createTracing({ service: options.service, instance, ...options.traces });
   const untrace: (() => void)[] = [];
+  const jobs = instrumentJobs({ registry, ...(tracing === undefined ? {} : { tracing }) });
   let closed = false;
 
   const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -97,7 +113,10 @@ export function observe(options: ObserveOptions): Observer {
     metrics: () => registry.metrics(),
     handler,
     tracing,
-    fetch: tracing === undefined ? globalThis.fetch : tracedFetch(tracing),
+    fetch: instrumentFetch(tracing === undefined ? globalThis.fetch : tracedFetch(tracing), { registry }),
+    instrumentCache: (cache, opts) =>
+      instrumentCache(cache, { ...opts, registry, ...(tracing === undefined ? {} : { tracing }) }),
+    runJob: (name, fn) => jobs.runJob(name, fn),
     instrumentHttpServer: (server) => {
       http.instrument(server);
       if (tracing !== undefined) {
@@ -128,6 +147,9 @@ export function observe(options: ObserveOptions): Observer {
     http.close();
     for (const p of pools) p.uninstrument();
     releasePoolMetrics(registry);
+    releaseCacheMetrics(registry);
+    releaseJobMetrics(registry);
+    releaseOutboundMetrics(registry);
     if (ownRegistry) registry.clear();
     else
       for (const m of registry.getMetricsAsArray())
