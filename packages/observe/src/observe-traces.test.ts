@@ -55,7 +55,7 @@ describe('observe() with traces', () => {
     const obs = observe({ service: 'api' });
     cleanups.push(() => obs.close());
     expect(obs.tracing).toBeUndefined();
-    let traceparent: string | undefined = 'unset';
+    let traceparent: string | string[] | undefined = 'unset';
     const server = createServer((req, res) => {
       traceparent = req.headers.traceparent;
       res.end('ok');
