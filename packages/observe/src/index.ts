@@ -17,11 +17,17 @@ export {
   jobMetricsFor,
   releaseJobMetrics,
 } from './jobs/instrument-jobs.js';
+export {
+  type FileDestination,
+  type FileDestinationOptions,
+  fileDestination,
+  type LogWriteStats,
+} from './logs/file-destination.js';
 export { type ActiveSpanContext, type CreateLoggerOptions, createLogger } from './logs/logger.js';
 export { type RequestStore, requestContext } from './logs/request-context.js';
 export type { RouteFn } from './metrics/http-metrics.js';
 export { defaultRoute } from './metrics/route-label.js';
-export { type ObserveOptions, type Observer, observe } from './observe.js';
+export { type ObserveLogsOptions, type ObserveOptions, type Observer, observe } from './observe.js';
 export {
   type InstrumentFetchOptions,
   instrumentFetch,

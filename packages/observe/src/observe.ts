@@ -1,5 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
+import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
 import { Registry } from 'prom-client';
 import {
   type CacheLike,
@@ -8,8 +9,12 @@ import {
   releaseCacheMetrics,
 } from './cache/instrument-cache.js';
 import { instrumentJobs, releaseJobMetrics } from './jobs/instrument-jobs.js';
+import { accessLog as makeAccessLog } from './logs/access-log.js';
+import { type FileDestination, fileDestination, type LogWriteStats } from './logs/file-destination.js';
+import { createLogger } from './logs/logger.js';
+import { scopeRequests } from './logs/request-scope.js';
 import { EventMetrics } from './metrics/event-metrics.js';
-import { HttpMetrics, type RouteFn } from './metrics/http-metrics.js';
+import { HttpMetrics, type RequestEndFn, type RouteFn } from './metrics/http-metrics.js';
 import { RuntimeMetrics } from './metrics/runtime-metrics.js';
 import { instrumentFetch, releaseOutboundMetrics } from './outbound/instrument-fetch.js';
 import {
@@ -39,6 +44,27 @@ export interface ObserveOptions {
    * `observer.fetch` makes client spans that propagate `traceparent`.
    */
   readonly traces?: Omit<CreateTracingOptions, 'service' | 'instance'>;
+  /**
+   * Logs too: `observer.log` is a pino logger whose lines carry service, instance, the request id
+   * (and trace ids with `traces`) and, on errors, the first instrumented pool's state; requests of
+   * servers instrumented through the observer run in their request context and, by default, get
+   * one access-log line each.
+   */
+  readonly logs?: ObserveLogsOptions;
+}
+
+export interface ObserveLogsOptions {
+  /**
+   * A file path (written asynchronously through a buffer, flushed by `close()`; a failing disk is
+   * counted, never thrown), a pino destination stream, or stdout by default.
+   */
+  readonly destination?: DestinationStream | string;
+  /** Lowest level written; default `info`. */
+  readonly level?: LevelWithSilent;
+  /** One `request completed` line per request answered; default true. */
+  readonly accessLog?: boolean;
+  /** Bytes buffered before a file write; default 16384 (a line waits at most 1 s). */
+  readonly bufferBytes?: number;
 }
 
 export interface Observer {
@@ -53,6 +79,10 @@ export interface Observer {
   instrumentPool(pool: PgPoolLike, options: InstrumentPoolOptions): InstrumentedPool;
   /** The tracing set up by the `traces` option, if any. */
   readonly tracing: Tracing | undefined;
+  /** The logger set up by the `logs` option, if any. */
+  readonly log: Logger | undefined;
+  /** Failed writes and dropped bytes of the `logs` file (zeros for other destinations). */
+  logStats(): LogWriteStats;
   /** `fetch` counted and timed per dependency, with client spans and `traceparent` when tracing is on. */
   readonly fetch: FetchLike;
   /** Hit/miss/set/error counts and get latency of a cache (and `cache.get` spans with tracing). */
@@ -64,7 +94,7 @@ export interface Observer {
   runJob<T>(name: string, fn: () => T | Promise<T>): Promise<T>;
   /** Unsubscribes channels, stops the event-loop monitor and GC observer, unhooks servers and pools. */
   shutdown(): void;
-  /** {@link Observer.shutdown}, then flushes and stops tracing. */
+  /** {@link Observer.shutdown}, then flushes and stops tracing and writes and closes the log file. */
   close(): Promise<void>;
 }
 
@@ -91,6 +121,7 @@ export function observe(options: ObserveOptions): Observer {
       : createTracing({ service: options.service, instance, ...options.traces });
   const untrace: (() => void)[] = [];
   const jobs = instrumentJobs({ registry, ...(tracing === undefined ? {} : { tracing }) });
+  const logs = options.logs === undefined ? undefined : setUpLogs(options.logs);
   let closed = false;
 
   const handler = (req: IncomingMessage, res: ServerResponse): boolean => {
@@ -113,12 +144,16 @@ export function observe(options: ObserveOptions): Observer {
     metrics: () => registry.metrics(),
     handler,
     tracing,
+    log: logs?.log,
+    logStats: () => logs?.file?.stats() ?? { writeErrors: 0, droppedBytes: 0 },
     fetch: instrumentFetch(tracing === undefined ? globalThis.fetch : tracedFetch(tracing), { registry }),
     instrumentCache: (cache, opts) =>
       instrumentCache(cache, { ...opts, registry, ...(tracing === undefined ? {} : { tracing }) }),
     runJob: (name, fn) => jobs.runJob(name, fn),
     instrumentHttpServer: (server) => {
-      http.instrument(server);
+      http.instrument(server, logs?.accessLog);
+      // inside the tracing wrapper, so that it sees the request's span
+      if (logs !== undefined) untrace.push(scopeRequests(server, tracing?.getActiveSpanContext));
       if (tracing !== undefined) {
         untrace.push(
           traceHttpServer(server, tracing, options.route === undefined ? {} : { route: options.route }),
@@ -133,15 +168,50 @@ export function observe(options: ObserveOptions): Observer {
     },
     close: async () => {
       shutdown();
-      await tracing?.shutdown();
+      await Promise.all([tracing?.shutdown(), logs?.file?.close()]);
     },
     shutdown,
   };
 
+  function setUpLogs(o: ObserveLogsOptions): {
+    log: Logger;
+    file: FileDestination | undefined;
+    accessLog: RequestEndFn | undefined;
+  } {
+    const file =
+      typeof o.destination === 'string'
+        ? fileDestination(o.destination, { bufferBytes: o.bufferBytes ?? 16384 })
+        : undefined;
+    const destination =
+      file?.stream ?? (typeof o.destination === 'string' ? undefined : o.destination) ?? pino.destination(1);
+    const log = createLogger({
+      service: options.service,
+      instance,
+      destination,
+      ...(o.level === undefined ? {} : { level: o.level }),
+      ...(tracing === undefined ? {} : { getActiveSpanContext: tracing.getActiveSpanContext }),
+      poolState: () => {
+        const first = pools[0];
+        return first === undefined ? {} : { ...first.poolState() };
+      },
+    });
+    const accessLog =
+      o.accessLog === false
+        ? undefined
+        : makeAccessLog(log, { destination, service: options.service, instance });
+    return { log, file, accessLog };
+  }
+
   function shutdown(): void {
     if (closed) return;
     closed = true;
-    for (const u of untrace.splice(0)) u();
+    // wrappers come off in reverse order, so each restores the one below it
+    for (const u of untrace.splice(0).reverse()) u();
+    if (logs !== undefined) {
+      // a line logged after shutdown must not throw into the service from a closed file
+      if (logs.file !== undefined) logs.log.level = 'silent';
+      void logs.file?.close();
+    }
     events.close();
     runtime.close();
     http.close();

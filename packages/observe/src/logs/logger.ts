@@ -1,4 +1,5 @@
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
+import { fileDestination } from './file-destination.js';
 import { requestContext } from './request-context.js';
 
 /** The ids of the active span, as OpenTelemetry's `trace.getActiveSpan()?.spanContext()` gives them. */
@@ -14,7 +15,10 @@ export interface CreateLoggerOptions {
   readonly instance?: string;
   /** Lowest level written; defaults to `info`. */
   readonly level?: LevelWithSilent;
-  /** Where lines go: a stream, a file path, or (by default) stdout. */
+  /**
+   * Where lines go: a stream, a file path (written asynchronously; a failing disk is counted by
+   * the stream, never thrown), or (by default) stdout.
+   */
   readonly destination?: DestinationStream | string;
   /** Read on every error and fatal line; its fields (e.g. `pool_active`, `pool_max`) are added to the line. */
   readonly poolState?: () => Readonly<Record<string, number>>;
@@ -39,7 +43,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
   const { poolState, getActiveSpanContext } = options;
   const destination =
     typeof options.destination === 'string'
-      ? pino.destination({ dest: options.destination, mkdir: true, sync: false })
+      ? fileDestination(options.destination).stream
       : (options.destination ?? pino.destination(1));
   return pino(
     {

@@ -9,6 +9,15 @@ export const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 /** Maps a request to a bounded route label, e.g. `GET /users/:id`. */
 export type RouteFn = (req: IncomingMessage) => string;
 
+/** Called once per request when it is recorded (e.g. to write the access-log line). */
+export type RequestEndFn = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: string,
+  status: string,
+  seconds: number,
+) => void;
+
 export interface HttpMetricsOptions {
   readonly route?: RouteFn;
   /** Distinct route labels kept before new ones become `other`. */
@@ -57,20 +66,23 @@ export class HttpMetrics {
     this.routes = new RouteLimiter(options.maxRoutes ?? 200);
   }
 
-  /** Times every request of `server` until its response finishes or the connection closes. */
-  instrument(server: Server): void {
+  /**
+   * Times every request of `server` until its response finishes or the connection closes;
+   * `onEnd` is then called with what was recorded (one listener pair per request serves both).
+   */
+  instrument(server: Server, onEnd?: RequestEndFn): void {
     if (this.servers.has(server)) return;
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
       const start = performance.now();
-      let done = false;
-      const end = () => {
-        if (done) return;
-        done = true;
+      // a response emits 'close' once, after 'finish' or when the connection closed first: one
+      // listener serves both (and is the cheapest way to hear of either)
+      res.on('close', () => {
         const status = res.writableFinished ? String(res.statusCode) : 'aborted';
-        this.record(this.routeOf(req), status, (performance.now() - start) / 1000);
-      };
-      res.once('finish', end);
-      res.once('close', end);
+        const route = this.routeOf(req);
+        const seconds = (performance.now() - start) / 1000;
+        this.record(route, status, seconds);
+        onEnd?.(req, res, route, status, seconds);
+      });
     };
     this.servers.set(server, onRequest);
     server.on('request', onRequest);

@@ -1,0 +1,97 @@
+/**
+ * The service of the observe bench, one process per variant (forked by observe.bench.ts): a
+ * node:http server whose handler runs one `select 1` through a pg Pool. `BENCH_VARIANT` says
+ * what observes it: `bare`, `metrics_logs` (observe() with a file access log), `full` (plus
+ * traces exported over OTLP/HTTP), or `otel_sdk` / `otel_auto` (preloaded by
+ * observe-otel-register.js). The parent asks over IPC for the CPU time spent between two marks.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+
+// Loaded with require, as in a CommonJS service: OpenTelemetry's require hooks see both modules.
+const require = createRequire(import.meta.url);
+const http = require('node:http') as typeof import('node:http');
+const pg = require('pg') as typeof import('pg');
+
+export type BenchVariant = 'bare' | 'metrics_logs' | 'full' | 'otel_sdk' | 'otel_auto';
+
+/** Messages from the parent. */
+export type ServerCommand = { cmd: 'start' } | { cmd: 'stop' } | { cmd: 'exit' };
+/** Messages to the parent. */
+export type ServerReport =
+  | { kind: 'ready'; port: number }
+  | { kind: 'window'; cpuUs: number; served: number; failed: number }
+  | { kind: 'closed'; served: number; failed: number; logWriteErrors: number };
+
+const variant = (process.env.BENCH_VARIANT ?? 'bare') as BenchVariant;
+const send = (m: ServerReport) => process.send?.(m);
+
+const pool = new pg.Pool({
+  host: '127.0.0.1',
+  port: Number(process.env.BENCH_PG_PORT),
+  user: 'postgres',
+  database: 'postgres',
+  max: 10,
+});
+
+// imported only where used: the other variants do not even load the package
+const obs =
+  variant === 'metrics_logs' || variant === 'full'
+    ? (await import('@faultline/observe')).observe({
+        service: 'bench',
+        instance: variant,
+        logs: { destination: process.env.BENCH_LOG ?? '/dev/null' },
+        ...(variant === 'full' ? { traces: { exporter: { otlpUrl: process.env.BENCH_SINK ?? '' } } } : {}),
+      })
+    : undefined;
+
+let served = 0;
+let failed = 0;
+const server = http.createServer((req: IncomingMessage, res: ServerResponse) => {
+  if (obs?.handler(req, res)) return;
+  pool.query('select 1 as one').then(
+    () => {
+      served++;
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    },
+    () => {
+      failed++;
+      res.writeHead(500);
+      res.end();
+    },
+  );
+});
+server.keepAliveTimeout = 60_000;
+if (obs !== undefined) {
+  obs.instrumentHttpServer(server);
+  obs.instrumentPool(pool, { name: 'main' });
+}
+
+let mark = { cpu: process.cpuUsage(), served: 0, failed: 0 };
+process.on('message', (m: ServerCommand) => {
+  if (m.cmd === 'start') {
+    mark = { cpu: process.cpuUsage(), served, failed };
+  } else if (m.cmd === 'stop') {
+    const cpu = process.cpuUsage(mark.cpu);
+    send({
+      kind: 'window',
+      cpuUs: cpu.user + cpu.system,
+      served: served - mark.served,
+      failed: failed - mark.failed,
+    });
+  } else if (m.cmd === 'exit') {
+    void (async () => {
+      server.closeAllConnections();
+      server.close();
+      await obs?.close();
+      await (globalThis as { benchShutdownTelemetry?: () => Promise<void> }).benchShutdownTelemetry?.();
+      await pool.end();
+      send({ kind: 'closed', served, failed, logWriteErrors: obs?.logStats().writeErrors ?? 0 });
+      process.disconnect();
+    })();
+  }
+});
+
+server.listen(0, '127.0.0.1', () => send({ kind: 'ready', port: (server.address() as AddressInfo).port }));

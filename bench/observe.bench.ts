@@ -1,0 +1,256 @@
+/**
+ * The cost of observing a service (issue #4): a node:http service whose handler runs one
+ * `select 1` through a pg Pool against a real temporary PostgreSQL, each variant in its own
+ * process, driven to saturation by wrk (Debian's; `apt-get install -y wrk postgresql`):
+ *   bare · metrics_logs (observe() + one access-log line per request to a file) · full (plus
+ *   traces at 100 % sampling over OTLP/HTTP) · otel_sdk (NodeSDK with the http and pg
+ *   instrumentations) · otel_auto (auto-instrumentations-node, default settings).
+ * Traced variants export OTLP/HTTP to a sink in this process that counts spans; a traced variant
+ * producing no spans, or no database spans, fails the bench. Figures: throughput (wrk) and the
+ * server's CPU time per request (process.cpuUsage() over the window / requests answered),
+ * median of alternating rounds in rotating order, after a warm-up of every variant.
+ * Targets: metrics+logs add ≤ 10 µs of CPU per request; full adds ≤ half of what otel_sdk adds.
+ * Also: the cost of rendering /metrics with 5,000 series.
+ * Env: OBSERVE_BENCH_ROUNDS (default 5), OBSERVE_BENCH_SECONDS (default 4).
+ */
+import { type ChildProcess, execFile, fork, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
+import { startPostgres } from '@faultline/lab';
+import { observe } from '@faultline/observe';
+import { Gauge } from 'prom-client';
+import { round } from './lib/measure.js';
+import type { BenchVariant, ServerCommand, ServerReport } from './lib/observe-server.js';
+
+if (spawnSync('sh', ['-c', 'command -v wrk']).status !== 0) {
+  console.error('observe bench needs wrk: apt-get install -y wrk');
+  process.exit(2);
+}
+
+const VARIANTS: readonly BenchVariant[] = ['bare', 'metrics_logs', 'full', 'otel_sdk', 'otel_auto'];
+const TRACED: readonly BenchVariant[] = ['full', 'otel_sdk', 'otel_auto'];
+const ROUNDS = Number(process.env.OBSERVE_BENCH_ROUNDS ?? 5);
+const SECONDS = Number(process.env.OBSERVE_BENCH_SECONDS ?? 4);
+const CONNECTIONS = 32;
+
+const here = dirname(fileURLToPath(import.meta.url));
+const serverFile = join(here, 'lib/observe-server.js');
+const registerUrl = pathToFileURL(join(here, 'lib/observe-otel-register.js')).href;
+const run = promisify(execFile);
+const tmp = mkdtempSync(join(tmpdir(), 'fl-bench-observe-'));
+
+const children = new Map<BenchVariant, ChildProcess>();
+process.on('exit', () => {
+  for (const c of children.values()) c.kill('SIGKILL');
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+// The collector: accepts and discards OTLP/HTTP posts, counting spans and database spans per
+// variant (each posts to /<variant>/v1/traces). Both exporters send JSON.
+const sunk = new Map<string, { posts: number; bytes: number; spans: number; dbSpans: number }>();
+const count = (text: string, needle: string) => {
+  let n = 0;
+  for (let i = text.indexOf(needle); i !== -1; i = text.indexOf(needle, i + needle.length)) n++;
+  return n;
+};
+const sink = createServer((req, res) => {
+  const variant = req.url?.split('/')[1] ?? '';
+  const chunks: Buffer[] = [];
+  req.on('data', (c: Buffer) => chunks.push(c));
+  req.on('end', () => {
+    const text = Buffer.concat(chunks).toString('utf8');
+    const s = sunk.get(variant) ?? { posts: 0, bytes: 0, spans: 0, dbSpans: 0 };
+    s.posts++;
+    s.bytes += text.length;
+    s.spans += count(text, '"spanId":"');
+    s.dbSpans += count(text, '"name":"pg');
+    sunk.set(variant, s);
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{}');
+  });
+});
+sink.keepAliveTimeout = 60_000;
+await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
+const sinkBase = `http://127.0.0.1:${(sink.address() as AddressInfo).port}`;
+
+function next<K extends ServerReport['kind']>(
+  child: ChildProcess,
+  kind: K,
+): Promise<Extract<ServerReport, { kind: K }>> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: ServerReport) => {
+      if (m.kind !== kind) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(m as Extract<ServerReport, { kind: K }>);
+    };
+    const onExit = (code: number | null) => reject(new Error(`server exited (${code}) waiting for ${kind}`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+const tell = (child: ChildProcess, m: ServerCommand) => child.send(m);
+
+async function wrk(port: number, seconds: number): Promise<{ rps: number; non2xx: number }> {
+  const { stdout } = await run('wrk', [
+    '-t1',
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    `http://127.0.0.1:${port}/`,
+  ]);
+  const rps = /Requests\/sec:\s+([\d.]+)/.exec(stdout);
+  if (rps === null) throw new Error(`wrk output without Requests/sec: ${stdout}`);
+  const non2xx = /Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout);
+  return { rps: Number(rps[1]), non2xx: non2xx === null ? 0 : Number(non2xx[1]) };
+}
+
+const pg = await startPostgres();
+const ports = new Map<BenchVariant, number>();
+const windows = new Map<BenchVariant, { rps: number; cpuUs: number }[]>();
+const closed = new Map<BenchVariant, Extract<ServerReport, { kind: 'closed' }>>();
+try {
+  for (const variant of VARIANTS) {
+    const child = fork(serverFile, [], {
+      execArgv: variant.startsWith('otel_') ? ['--import', registerUrl] : [],
+      env: {
+        ...process.env,
+        BENCH_VARIANT: variant,
+        BENCH_PG_PORT: String(pg.port),
+        BENCH_SINK: `${sinkBase}/${variant}/v1/traces`,
+        BENCH_LOG: join(tmp, `${variant}.log`),
+        OTEL_METRICS_EXPORTER: 'none',
+        OTEL_LOGS_EXPORTER: 'none',
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    children.set(variant, child);
+    ports.set(variant, (await next(child, 'ready')).port);
+    windows.set(variant, []);
+  }
+  // warm-up: JIT, pool connections, exporters' first batches
+  for (const variant of VARIANTS) await wrk(ports.get(variant) as number, 2);
+
+  for (let r = 0; r < ROUNDS; r++) {
+    // rotating order, so a slow stretch of the shared machine does not always hit one variant
+    for (let i = 0; i < VARIANTS.length; i++) {
+      const variant = VARIANTS[(i + r) % VARIANTS.length] as BenchVariant;
+      const child = children.get(variant) as ChildProcess;
+      tell(child, { cmd: 'start' });
+      const { rps, non2xx } = await wrk(ports.get(variant) as number, SECONDS);
+      const reply = next(child, 'window');
+      tell(child, { cmd: 'stop' });
+      const w = await reply;
+      if (non2xx > 0 || w.failed > 0)
+        throw new Error(`${variant}: ${non2xx} non-2xx, ${w.failed} failed queries`);
+      windows.get(variant)?.push({ rps, cpuUs: w.cpuUs / w.served });
+      console.log(
+        `round ${r + 1} ${variant}: ${round(rps)} rps, ${round(w.cpuUs / w.served, 1)} µs CPU/request`,
+      );
+    }
+  }
+  for (const variant of VARIANTS) {
+    const child = children.get(variant) as ChildProcess;
+    const reply = next(child, 'closed');
+    tell(child, { cmd: 'exit' });
+    closed.set(variant, await reply);
+    if (child.exitCode === null) await once(child, 'exit');
+    children.delete(variant);
+  }
+} finally {
+  for (const c of children.values()) c.kill('SIGKILL');
+  await pg.stop();
+  sink.closeAllConnections();
+  sink.close();
+}
+
+// Every traced variant must really have traced, database calls included.
+const spansPerRequest: Record<string, number> = {};
+for (const variant of TRACED) {
+  const s = sunk.get(variant);
+  const served = closed.get(variant)?.served ?? 0;
+  if (s === undefined || s.spans === 0 || s.dbSpans === 0) {
+    console.error(
+      `${variant} produced no spans${s === undefined ? '' : ' of database calls'}: its instrumentation did not load`,
+    );
+    process.exit(1);
+  }
+  spansPerRequest[variant] = s.spans / served;
+}
+const logBytes = statSync(join(tmp, 'metrics_logs.log')).size;
+const logLines = closed.get('metrics_logs')?.served ?? 0;
+if (logBytes === 0 || closed.get('metrics_logs')?.logWriteErrors !== 0) {
+  console.error('metrics_logs wrote no access log');
+  process.exit(1);
+}
+
+// /metrics with 5,000 series: what one scrape costs the service
+const obs = observe({ service: 'bench' });
+const gauge = new Gauge({
+  name: 'bench_things',
+  help: 'things',
+  labelNames: ['id'],
+  registers: [obs.registry],
+});
+for (let i = 0; i < 5000; i++) gauge.labels(String(i)).set(i);
+const renders: number[] = [];
+for (let i = 0; i < 30; i++) {
+  const t = performance.now();
+  await obs.metrics();
+  renders.push(performance.now() - t);
+}
+obs.shutdown();
+renders.sort((a, b) => a - b);
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+};
+const fig = (v: BenchVariant, k: 'rps' | 'cpuUs') => median((windows.get(v) ?? []).map((w) => w[k]));
+const cpu = Object.fromEntries(VARIANTS.map((v) => [v, fig(v, 'cpuUs')])) as Record<BenchVariant, number>;
+const rps = Object.fromEntries(VARIANTS.map((v) => [v, fig(v, 'rps')])) as Record<BenchVariant, number>;
+const added = (v: BenchVariant) => cpu[v] - cpu.bare;
+const result = {
+  tools: `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s per variant, medians`,
+  bare_rps: round(rps.bare),
+  metrics_logs_rps: round(rps.metrics_logs),
+  full_rps: round(rps.full),
+  otel_sdk_rps: round(rps.otel_sdk),
+  otel_auto_rps: round(rps.otel_auto),
+  bare_cpu_us: round(cpu.bare),
+  metrics_logs_cpu_us: round(cpu.metrics_logs),
+  full_cpu_us: round(cpu.full),
+  otel_sdk_cpu_us: round(cpu.otel_sdk),
+  otel_auto_cpu_us: round(cpu.otel_auto),
+  metrics_logs_added_cpu_us: round(added('metrics_logs')),
+  full_added_cpu_us: round(added('full')),
+  otel_sdk_added_cpu_us: round(added('otel_sdk')),
+  otel_auto_added_cpu_us: round(added('otel_auto')),
+  full_vs_otel_sdk_added_ratio: round(added('full') / added('otel_sdk'), 2),
+  full_vs_otel_auto_added_ratio: round(added('full') / added('otel_auto'), 2),
+  metrics_logs_rps_vs_bare_pct: round((rps.metrics_logs / rps.bare - 1) * 100),
+  full_rps_vs_bare_pct: round((rps.full / rps.bare - 1) * 100),
+  otel_sdk_rps_vs_bare_pct: round((rps.otel_sdk / rps.bare - 1) * 100),
+  otel_auto_rps_vs_bare_pct: round((rps.otel_auto / rps.bare - 1) * 100),
+  full_spans_per_request: round(spansPerRequest.full ?? 0, 2),
+  otel_sdk_spans_per_request: round(spansPerRequest.otel_sdk ?? 0, 2),
+  otel_auto_spans_per_request: round(spansPerRequest.otel_auto ?? 0, 2),
+  access_log_bytes_per_request: round(logBytes / Math.max(1, logLines)),
+  metrics_render_5000_series_ms: round(median(renders), 2),
+  targets: {
+    metrics_logs_added_le_10us: added('metrics_logs') <= 10,
+    full_added_le_half_otel_sdk: added('full') <= added('otel_sdk') / 2,
+  },
+};
+console.table(
+  Object.entries(result)
+    .filter(([, v]) => typeof v !== 'object')
+    .map(([k, v]) => ({ figure: k, value: v })),
+);
+console.log(JSON.stringify(result));
+process.exit(0);

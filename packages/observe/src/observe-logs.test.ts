@@ -1,0 +1,191 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Observer, observe } from './observe.js';
+
+interface Line {
+  level: string;
+  time: string;
+  service: string;
+  instance: string;
+  msg: string;
+  request_id?: string;
+  trace_id?: string;
+  span_id?: string;
+  method?: string;
+  route?: string;
+  status?: number;
+  duration_ms?: number;
+}
+
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'observe-logs-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+const readLines = (file: string): Line[] =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Line);
+
+/** A service instrumented by `obs`, logging one line of its own per request. */
+async function serve(obs: Observer, status = 200): Promise<{ base: string; server: Server }> {
+  const server = createServer((req, res) => {
+    if (obs.handler(req, res)) return;
+    obs.log?.info('handling');
+    setTimeout(() => {
+      res.statusCode = status;
+      res.end('ok');
+    }, 1);
+  });
+  obs.instrumentHttpServer(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => {
+    server.closeAllConnections();
+    return new Promise((r) => server.close(r));
+  });
+  return { base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+describe('observe() with logs', () => {
+  it('writes an access line per request, sharing the request id with the handler’s lines', async () => {
+    const file = join(tempDir(), 'logs', 'app.jsonl');
+    const obs = observe({ service: 'api', instance: 'app-1', logs: { destination: file } });
+    cleanups.push(() => obs.close());
+    const { base } = await serve(obs);
+    const res = await fetch(`${base}/users/7?secret=1`, { headers: { 'x-request-id': 'req-123' } });
+    expect(res.headers.get('x-request-id')).toBe('req-123');
+    await res.text();
+    const generated = await fetch(`${base}/orders`);
+    await generated.text();
+    await obs.close();
+
+    const lines = readLines(file);
+    expect(lines.map((l) => l.msg)).toEqual([
+      'handling',
+      'request completed',
+      'handling',
+      'request completed',
+    ]);
+    const [handling, access, , access2] = lines;
+    expect(handling).toMatchObject({
+      level: 'info',
+      service: 'api',
+      instance: 'app-1',
+      request_id: 'req-123',
+    });
+    expect(access).toMatchObject({
+      level: 'info',
+      service: 'api',
+      instance: 'app-1',
+      request_id: 'req-123',
+      method: 'GET',
+      route: 'GET /users',
+      status: 200,
+    });
+    expect(access?.duration_ms).toBeGreaterThan(0);
+    expect(Number.isNaN(Date.parse(access?.time ?? ''))).toBe(false);
+    expect(access2?.request_id).toBe(generated.headers.get('x-request-id'));
+    // the access line names the route, never the query string
+    expect(readFileSync(file, 'utf8')).not.toContain('secret');
+  });
+
+  it('adds trace ids with traces, and logs 5xx answers as errors with the pool state', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'app.jsonl');
+    const obs = observe({
+      service: 'api',
+      logs: { destination: file },
+      traces: { exporter: { file: join(dir, 'spans.jsonl') } },
+    });
+    cleanups.push(() => obs.close());
+    const pool = {
+      totalCount: 3,
+      idleCount: 1,
+      waitingCount: 4,
+      options: { max: 3 },
+      connect: () => undefined,
+    };
+    obs.instrumentPool(pool, { name: 'main' });
+    const { base } = await serve(obs, 503);
+    await (await fetch(`${base}/`)).text();
+    await obs.close();
+    const [handling, access] = readLines(file);
+    expect(handling?.trace_id).toMatch(/^[0-9a-f]{32}$/);
+    expect(access).toMatchObject({
+      level: 'error',
+      status: 503,
+      trace_id: handling?.trace_id,
+      span_id: handling?.span_id,
+      pool_active: 2,
+      pool_waiting: 4,
+      pool_max: 3,
+    });
+  });
+
+  it('flushes buffered lines on close(), and later lines neither throw nor land', async () => {
+    const file = join(tempDir(), 'app.jsonl');
+    // a buffer far larger than what is logged: nothing reaches the file before close()
+    const obs = observe({
+      service: 'api',
+      logs: { destination: file, bufferBytes: 1 << 20, accessLog: false },
+    });
+    for (let i = 0; i < 500; i++) obs.log?.info({ i }, 'line');
+    await new Promise((r) => setTimeout(r, 50));
+    await obs.close();
+    const lines = readLines(file) as (Line & { i: number })[];
+    expect(lines).toHaveLength(500);
+    expect(lines.at(-1)?.i).toBe(499);
+    expect(() => obs.log?.info('after close')).not.toThrow();
+    expect(readLines(file)).toHaveLength(500);
+  });
+});
+
+describe('failing telemetry never takes the service down', () => {
+  it('keeps answering with logs on a full disk and an unreachable collector; close() does not hang', async () => {
+    const obs = observe({
+      service: 'api',
+      logs: { destination: '/dev/full', bufferBytes: 0 },
+      traces: {
+        exporter: { otlpUrl: 'http://127.0.0.1:1', timeoutMs: 300 },
+        batch: { scheduledDelayMillis: 20 },
+      },
+    });
+    const { base } = await serve(obs);
+    for (let i = 0; i < 30; i++) {
+      const res = await fetch(`${base}/items/${i}`);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe('ok');
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(obs.logStats().writeErrors).toBeGreaterThan(0);
+    const started = Date.now();
+    await obs.close();
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(obs.tracing?.stats().exportedSpans).toBe(0);
+    expect(obs.tracing?.stats().droppedSpans).toBe(30);
+  });
+
+  it('bounds the buffer of a disk that stays full, dropping and counting', async () => {
+    const obs = observe({
+      service: 'api',
+      logs: { destination: '/dev/full', bufferBytes: 0, accessLog: false },
+    });
+    cleanups.push(() => obs.close());
+    const big = 'x'.repeat(64 * 1024);
+    // 32 MiB against the 16 MiB bound
+    for (let i = 0; i < 512; i++) obs.log?.info({ big }, 'big');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(obs.logStats().droppedBytes).toBeGreaterThan(8 * 1024 * 1024);
+  });
+});
