@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerChaosCommand } from './commands/chaos.js';
+import { registerInvestigateCommand } from './commands/investigate.js';
+import { registerLabCommand } from './commands/lab.js';
 import { registerProxyCommand } from './commands/proxy.js';
+import { registerTemplatesCommand } from './commands/templates.js';
 
 const require = createRequire(import.meta.url);
 const { version } = require('../package.json') as { version: string };
@@ -39,8 +42,11 @@ export function buildProgram(io: CliIo = processIo): Command {
       await runDemo((line) => io.out(`${line}\n`));
     });
 
+  registerLabCommand(program, io);
   registerProxyCommand(program, io);
   registerChaosCommand(program, io);
+  registerInvestigateCommand(program, io);
+  registerTemplatesCommand(program, io);
 
   return program;
 }

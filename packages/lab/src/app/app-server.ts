@@ -284,7 +284,12 @@ export async function startApp(config: AppConfig): Promise<StartedComponent> {
 
   // warm the product cache before taking traffic, as a careful deploy does: a cold cache would
   // triple the database work of the first minute (scenario 4's stampede, not the one run here)
-  for (const p of await queries.allProducts()) cache.set(String(p.id), p);
+  // (a database that is down must not keep the app from starting: it serves what it can)
+  try {
+    for (const p of await queries.allProducts()) cache.set(String(p.id), p);
+  } catch (e) {
+    log.warn({ err: describe(e) }, 'cache warm-up failed; starting with a cold cache');
+  }
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -47,7 +47,9 @@ export const hardenedBalancer: BalancerPolicy = {
     unhealthyThreshold: 2,
     healthyThreshold: 2,
   },
-  passive: { consecutiveFailures: 5, ejectionMs: 10_000 },
+  // off: an app that sheds load answers 503 "overloaded" on purpose, and ejecting it for that would
+  // pile its share onto the others; the shallow active check still catches a dead or stalled app
+  passive: undefined,
   // the lab's requests take tens of ms; 2 s is far above normal and below the client's deadline
   upstreamTimeoutMs: 2000,
   // the cap: a fleet-wide failure can eject at most half; the rest keep serving

@@ -4,6 +4,8 @@ import type { LabMode } from '../app/app-config.js';
 import { PRODUCTS } from '../db/schema.js';
 import { type AttemptResult, attempt } from './attempt.js';
 
+const RAMP_MS = 5000;
+
 /** Client behaviour per mode. */
 export interface ClientPolicy {
   /** the caller gives up on a logical request after this */
@@ -87,6 +89,7 @@ export class LoadGenerator {
   private rps: number;
   private timer: NodeJS.Timeout | undefined;
   private due = 0;
+  private started = 0;
   private last = 0;
   private readonly out: WriteStream;
   private readonly budget: RetryBudget | undefined;
@@ -112,6 +115,7 @@ export class LoadGenerator {
 
   start(): void {
     this.last = performance.now();
+    this.started = this.last;
     this.second.at = Math.floor(Date.now() / 1000);
     // a 5 ms tick: arrivals are spread evenly, and a stalled tick catches up at once
     this.timer = setInterval(() => this.tick(), 5);
@@ -146,7 +150,10 @@ export class LoadGenerator {
 
   private tick(): void {
     const now = performance.now();
-    this.due += ((now - this.last) / 1000) * this.rps;
+    // a 5 s ramp from a fifth of the rate: traffic arrives as it does after a deploy, not as a step
+    // that would make the stack's own start-up (JIT, first connections) the incident
+    const ramp = Math.min(1, 0.2 + (0.8 * (now - this.started)) / RAMP_MS);
+    this.due += ((now - this.last) / 1000) * this.rps * ramp;
     this.last = now;
     // never a burst of more than a second's worth after a long stall of this process
     if (this.due > this.rps) this.due = this.rps;

@@ -160,18 +160,20 @@ export async function runMode(options: RunModeOptions): Promise<ModeRun> {
       if (stopping) return;
       crashes++;
       events.write('process.crash', { service: 'app', instance: name, exit_code: code, signal });
-      // a supervisor (systemd, Kubernetes) restarts it after a second
-      const t = setTimeout(() => {
+      // a supervisor (systemd, Kubernetes) restarts it after a second, and again until it stays up
+      const restart = () => {
         if (stopping) return;
         background.push(
           startApp(c).then(
             () => events.write('process.restart', { service: 'app', instance: name }),
-            (e: unknown) =>
-              events.write('process.restart_failed', { service: 'app', instance: name, error: String(e) }),
+            (e: unknown) => {
+              events.write('process.restart_failed', { service: 'app', instance: name, error: String(e) });
+              timers.push(setTimeout(restart, 1000));
+            },
           ),
         );
-      }, 1000);
-      timers.push(t);
+      };
+      timers.push(setTimeout(restart, 1000));
     });
 
     const policy = mode === 'hardened' ? hardenedBalancer : baselineBalancer;

@@ -16,7 +16,7 @@ export const leakCascade: Scenario = {
     'and naive retries keep it down. Hardened: ejections are capped, liveness is shallow, excess load is shed ' +
     'with "overloaded" answers the client does not retry, and app-1 rejoins with slow start.',
   durationS: 70,
-  rps: 120,
+  rps: 110,
   triggerEndS: 45,
   steps: [
     { atS: 8, action: { kind: 'leak', target: 'app-1', mbPerS: 10 }, note: 'app-1 starts leaking 10 MB/s' },

@@ -1,4 +1,6 @@
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresUnavailable, startPostgres, type TempPostgres } from '../../../../test/support/postgres.js';
@@ -232,6 +234,49 @@ if (unavailable !== undefined && process.env.CI) {
         await expect(guard.query('select * from no_such_table')).rejects.toThrow(/no_such_table/);
         expect(pool.waitingCount).toBe(0);
         expect(pool.totalCount - pool.idleCount).toBe(0);
+      });
+
+      it('a connection cut mid-query rejects the query and does not crash the process', async () => {
+        // a TCP relay in front of PostgreSQL whose sockets we reset, as a network cut or a proxy would
+        const sockets = new Set<Socket>();
+        const relay = createServer((down) => {
+          const up = connect(db.port, '127.0.0.1');
+          sockets.add(down);
+          down.on('error', () => {});
+          up.on('error', () => down.destroy());
+          down.pipe(up).pipe(down);
+        });
+        relay.listen(0, '127.0.0.1');
+        await once(relay, 'listening');
+        const port = (relay.address() as AddressInfo).port;
+        const cutPool = new pg.Pool({
+          connectionString: `postgresql://postgres@127.0.0.1:${port}/postgres`,
+          max: 1,
+        });
+        cutPool.on('error', () => {});
+        const guard = guardPool(cutPool, { acquireTimeoutMs: 1000 });
+        const uncaught: unknown[] = [];
+        const onUncaught = (e: unknown) => uncaught.push(e);
+        const listeners = process.listeners('uncaughtException');
+        process.removeAllListeners('uncaughtException');
+        process.on('uncaughtException', onUncaught);
+        try {
+          const slow = guard.query('select pg_sleep(5)').then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          await expect.poll(() => sockets.size).toBe(1);
+          await new Promise((r) => setTimeout(r, 100));
+          for (const s of sockets) s.resetAndDestroy();
+          expect(await slow).toBeInstanceOf(Error);
+          await new Promise((r) => setTimeout(r, 100));
+          expect(uncaught).toEqual([]);
+        } finally {
+          process.off('uncaughtException', onUncaught);
+          for (const l of listeners) process.on('uncaughtException', l);
+          await cutPool.end().catch(() => {});
+          relay.close();
+        }
       });
     },
   );

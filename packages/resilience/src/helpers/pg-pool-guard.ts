@@ -8,7 +8,14 @@ import { currentDeadline, deadlineExceeded } from '../deadline/deadline.js';
 export interface PoolClientLike {
   query(text: string, values?: unknown[]): Promise<unknown>;
   release(err?: Error | boolean): void;
+  /** pg's clients are EventEmitters: a checked-out client whose connection drops emits `error`. */
+  on?(event: 'error', listener: (err: Error) => void): unknown;
+  removeListener?(event: 'error', listener: (err: Error) => void): unknown;
 }
+
+// The query's own rejection reports the failure; the event must not crash the process (pg-pool
+// removes its idle listener while a client is checked out, so nobody else listens then).
+const ignoreClientError = (): void => {};
 
 /** What the guard needs of a pool (`pg`'s `Pool` fits). */
 export interface PoolLike<C extends PoolClientLike> {
@@ -161,13 +168,16 @@ class Guard<C extends PoolClientLike> implements PoolGuard<C> {
 
   async query<R = unknown>(text: string, values?: unknown[], signal?: AbortSignal): Promise<R> {
     const client = await this.acquire(signal);
+    client.on?.('error', ignoreClientError);
     let result: unknown;
     try {
       result = await client.query(text, values);
     } catch (e) {
+      client.removeListener?.('error', ignoreClientError);
       client.release(e instanceof Error ? e : true);
       throw e;
     }
+    client.removeListener?.('error', ignoreClientError);
     client.release();
     return result as R;
   }

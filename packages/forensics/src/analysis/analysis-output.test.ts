@@ -1,0 +1,100 @@
+import { describe, expect, it } from 'vitest';
+import { analysisToJson } from './analysis-json.js';
+import type { Analysis } from './analysis-types.js';
+import { formatAnalysis } from './format-analysis.js';
+
+const T = Date.UTC(2026, 0, 2, 14, 30, 0);
+const analysis: Analysis = {
+  incidents: [
+    {
+      window: { fromMs: T, toMs: T + 300_000 },
+      onsetMs: T,
+      severity: 12.5,
+      causes: [
+        {
+          service: 'db',
+          instance: 'db-1',
+          score: 9.5,
+          signal: 'cpu',
+          mechanism: 'CPU saturation',
+          evidence: [
+            {
+              signalId: 'metric cpu',
+              service: 'db',
+              instance: 'db-1',
+              source: 'metric',
+              kind: 'cpu',
+              name: 'cpu',
+              onsetMs: T + 41_000,
+              direction: 'up',
+              z: 40,
+              before: 10,
+              after: 90,
+              stepMs: 1000,
+            },
+          ],
+          logs: [
+            {
+              timeMs: T + 42_000,
+              service: 'db',
+              level: 'error',
+              message: 'boom <script>alert(1)</script>\u001b[2J',
+              traceId: null,
+            },
+          ],
+          traces: ['abc'],
+          explainedBy: null,
+        },
+        {
+          service: 'api',
+          instance: null,
+          score: 2,
+          signal: 'p95 latency',
+          mechanism: null,
+          evidence: [],
+          logs: [],
+          traces: [],
+          explainedBy: 'db',
+        },
+      ],
+      timeline: [{ timeMs: T + 41_000, service: 'db', text: 'cpu ↑ 10 → 90' }],
+      dependencies: [{ caller: 'api', callee: 'db', count: 10 }],
+      dependencySource: 'traces',
+    },
+  ],
+  signals: { metric: 3, span: 6, log: 2 },
+  stepMs: { metric: 1000, event: 5000 },
+  durationMs: 12,
+};
+
+describe('analysis outputs', () => {
+  it('terminal: window, timeline to the second, ranked causes with evidence; control characters escaped', () => {
+    const text = formatAnalysis(analysis);
+    expect(text).toContain('Incident 1: 2026-01-02 14:30:00 – 14:35:00 UTC');
+    expect(text).toContain('14:30:41  db: cpu ↑ 10 → 90');
+    expect(text).toMatch(/1\. db \(db-1\)\s+score 9\.50/);
+    expect(text).toContain('partly explained by its dependency db');
+    expect(text).not.toContain('\u001b');
+    expect(formatAnalysis(analysis, { utcOffsetMinutes: 480 })).toContain('22:30:41');
+  });
+
+  it('json: incidents[].window and causes[] best first with service and score', () => {
+    const json = JSON.parse(JSON.stringify(analysisToJson(analysis))) as {
+      schema: string;
+      incidents: Array<{
+        window: { from: string; toMs: number };
+        causes: Array<{ service: string; score: number; rank: number }>;
+      }>;
+    };
+    expect(json.schema).toBe('faultline.analysis/1');
+    expect(json.incidents[0]?.window.from).toBe('2026-01-02T14:30:00.000Z');
+    expect(json.incidents[0]?.causes.map((c) => [c.rank, c.service, c.score])).toEqual([
+      [1, 'db', 9.5],
+      [2, 'api', 2],
+    ]);
+  });
+
+  it('says so when there is no incident', () => {
+    expect(formatAnalysis({ ...analysis, incidents: [] })).toMatch(/No incident found/);
+  });
+});

@@ -1,0 +1,82 @@
+/** The result of an analysis: incidents, each with its timeline and ranked root-cause candidates. */
+import type { SignalKind, SignalSource } from './signal.js';
+
+/** One signal's departure from its baseline inside an incident. */
+export interface SignalOnset {
+  readonly signalId: string;
+  readonly service: string;
+  readonly instance: string | null;
+  readonly source: SignalSource;
+  readonly kind: SignalKind;
+  readonly name: string;
+  /** When it first left its baseline, epoch ms (at the signal's resolution). */
+  readonly onsetMs: number;
+  readonly direction: 'up' | 'down';
+  /** Shift in baseline σ, capped at 1000. */
+  readonly z: number;
+  readonly before: number;
+  readonly after: number;
+  readonly stepMs: number;
+  readonly template?: string;
+  readonly caller?: string;
+}
+
+export interface LogEvidence {
+  readonly timeMs: number;
+  readonly service: string | null;
+  readonly level: string | null;
+  readonly message: string;
+  readonly traceId: string | null;
+}
+
+/** A root-cause candidate. */
+export interface Cause {
+  readonly service: string;
+  /** The instance whose signals moved most, when the data has instances. */
+  readonly instance: string | null;
+  /** Relative score, ≥ 0; the best cause of an incident has the highest. */
+  readonly score: number;
+  /** The strongest signal (`cpu`, `latency`, `a log template`…). */
+  readonly signal: string;
+  /** The catalogued mechanism, in plain words, when the evidence matches one. */
+  readonly mechanism: string | null;
+  /** Why: the signals that moved, strongest first. */
+  readonly evidence: readonly SignalOnset[];
+  /** Log lines from this service in the incident (errors and new templates first). */
+  readonly logs: readonly LogEvidence[];
+  /** Trace ids that pass through this service in the incident. */
+  readonly traces: readonly string[];
+  /** Share of the score removed because a dependency of this service explains it. */
+  readonly explainedBy: string | null;
+}
+
+export interface TimelineEntry {
+  readonly timeMs: number;
+  readonly service: string;
+  readonly text: string;
+}
+
+export interface Incident {
+  readonly window: { readonly fromMs: number; readonly toMs: number };
+  /** The earliest departure of a health signal. */
+  readonly onsetMs: number;
+  /** Sum of the evidence behind the incident; incidents are ordered by it. */
+  readonly severity: number;
+  readonly causes: readonly Cause[];
+  readonly timeline: readonly TimelineEntry[];
+  /** Caller → callee edges seen in the incident (traces) or inferred from co-occurrence. */
+  readonly dependencies: ReadonlyArray<{
+    readonly caller: string;
+    readonly callee: string;
+    readonly count: number;
+  }>;
+  readonly dependencySource: 'traces' | 'none';
+}
+
+export interface Analysis {
+  readonly incidents: readonly Incident[];
+  readonly signals: { readonly metric: number; readonly span: number; readonly log: number };
+  /** Grid steps used: metrics at their own resolution; spans and logs bucketed. */
+  readonly stepMs: { readonly metric: number | null; readonly event: number | null };
+  readonly durationMs: number;
+}

@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { investigate } from '../investigate.js';
+import { tempFolder } from '../test-support/memory-sink.js';
+import { analyze } from './analyze.js';
+import { writeJoinedMetricsIncident, writeSlowDatabaseIncident } from './synthetic-incident.fixtures.js';
+
+const NEZHA_CPU = new URL('../../../../../shared/data/nezha-trainticket-dev/2023-01-29_24', import.meta.url)
+  .pathname;
+
+let folders: Array<Awaited<ReturnType<typeof tempFolder>>> = [];
+beforeAll(() => {
+  folders = [];
+});
+afterAll(async () => {
+  for (const f of folders) await f.remove();
+});
+async function folder(): Promise<string> {
+  const f = await tempFolder();
+  folders.push(f);
+  return f.dir;
+}
+
+describe('analyze on synthetic stores', () => {
+  it('puts the slow callee first and its waiting callers after it, with onset and evidence', async () => {
+    const { dir, onsetMs } = await writeSlowDatabaseIncident(await folder());
+    const { store } = await investigate([dir]);
+    try {
+      const analysis = await analyze(store);
+      const incident = analysis.incidents[0];
+      expect(incident).toBeDefined();
+      expect(Math.abs((incident?.onsetMs ?? 0) - onsetMs)).toBeLessThanOrEqual(5000);
+      const causes = incident?.causes ?? [];
+      expect(causes[0]?.service).toBe('db');
+      expect(causes[0]?.score).toBeGreaterThan(causes[1]?.score ?? 0);
+      expect(causes[0]?.evidence.length).toBeGreaterThan(0);
+      expect(causes[0]?.logs.some((l) => l.message.includes('slow query'))).toBe(true);
+      expect(incident?.dependencySource).toBe('traces');
+      expect(incident?.dependencies.some((d) => d.caller === 'api' && d.callee === 'db')).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('metrics only, two recordings joined: the service whose CPU rose wins, falls elsewhere do not count', async () => {
+    const dir = await folder();
+    const { joinMs } = await writeJoinedMetricsIncident(dir, 'payment');
+    const { store } = await investigate([dir]);
+    try {
+      const analysis = await analyze(store);
+      const incident = analysis.incidents[0];
+      expect(Math.abs((incident?.onsetMs ?? 0) - joinMs)).toBeLessThanOrEqual(2000);
+      expect(incident?.causes[0]?.service).toBe('payment');
+      expect(incident?.causes[0]?.mechanism).toMatch(/CPU/);
+      expect(analysis.stepMs.metric).toBe(1000);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('with `around`, analyses the incident nearest that time', async () => {
+    const { dir, onsetMs } = await writeSlowDatabaseIncident(await folder(), 3);
+    const { store } = await investigate([dir]);
+    try {
+      const analysis = await analyze(store, { aroundMs: onsetMs + 30_000 });
+      expect(Math.abs((analysis.incidents[0]?.onsetMs ?? 0) - onsetMs)).toBeLessThanOrEqual(5000);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('analyze on a real incident (Nezha Train-Ticket, CPU contention)', () => {
+  it.runIf(existsSync(NEZHA_CPU))(
+    'ranks the true root cause in the top 3',
+    async () => {
+      const { store } = await investigate([NEZHA_CPU]);
+      try {
+        const analysis = await analyze(store);
+        const top3 = analysis.incidents[0]?.causes.slice(0, 3).map((c) => c.service) ?? [];
+        expect(top3).toContain('ts-contacts-service');
+      } finally {
+        await store.close();
+      }
+    },
+    30_000,
+  );
+});

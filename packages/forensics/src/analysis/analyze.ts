@@ -1,0 +1,183 @@
+/**
+ * The analysis half of `faultline investigate`: signals from every kind of evidence in the store,
+ * incident windows, onsets, the cascade along the dependency graph, and root-cause candidates
+ * ranked with their evidence.
+ */
+import type { TelemetryStore } from '../store/telemetry-store.js';
+import type { Analysis, Cause, Incident, LogEvidence, SignalOnset, TimelineEntry } from './analysis-types.js';
+import { rankServices } from './cause-ranking.js';
+import { eventStepMs } from './event-step.js';
+import { findIncidents } from './incident-windows.js';
+import { logSignals } from './log-signals.js';
+import { nameMechanism } from './mechanism-catalogue.js';
+import { metricSignals } from './metric-signals.js';
+import type { Signal } from './signal.js';
+import { scoreSignal } from './signal-scoring.js';
+import { spanSignals } from './span-signals.js';
+
+export interface AnalyzeOptions {
+  /** Look for the incident around this time (epoch ms), as `--around TIME`. */
+  readonly aroundMs?: number;
+  /** Most causes listed per incident; default 10. */
+  readonly maxCauses?: number;
+  /** Most incidents; default 5. */
+  readonly maxIncidents?: number;
+}
+
+type Row = Record<string, unknown>;
+const num = (r: Row | undefined, k: string): number => {
+  const v = r?.[k];
+  return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number.NaN;
+};
+
+/** Span and log signals on one grid over the range where spans and logs exist. */
+async function eventSignals(store: TelemetryStore): Promise<{ signals: Signal[]; stepMs: number | null }> {
+  const rows = await store.query(`
+    SELECT min(lo) AS lo, max(hi) AS hi, sum(n)::DOUBLE AS n FROM (
+      SELECT min(start_ms) lo, max(start_ms) hi, count(*) n FROM spans
+      UNION ALL SELECT min(t_ms), max(t_ms), count(*) FROM logs)`);
+  const lo = num(rows[0], 'lo');
+  const hi = num(rows[0], 'hi');
+  const n = num(rows[0], 'n');
+  if (!Number.isFinite(lo) || !(n > 0)) return { signals: [], stepMs: null };
+  const stepMs = eventStepMs(n, Math.max(1000, hi - lo));
+  const startMs = Math.floor(lo / stepMs) * stepMs;
+  const length = Math.floor((hi - startMs) / stepMs) + 1;
+  const signals = [
+    ...(await spanSignals(store, startMs, stepMs, length)),
+    ...(await logSignals(store, startMs, stepMs, length)),
+  ];
+  return { signals, stepMs };
+}
+
+async function logEvidence(
+  store: TelemetryStore,
+  service: string,
+  fromMs: number,
+  toMs: number,
+  templates: readonly string[],
+): Promise<LogEvidence[]> {
+  const rows = await store.query(
+    `SELECT t_ms, service, level, message, trace_id FROM logs
+     WHERE service = $service AND t_ms >= $from AND t_ms < $to
+     ORDER BY (template_id IN (SELECT unnest($templates::VARCHAR[]))) DESC,
+              (level IN ('fatal','error')) DESC, (level = 'warn') DESC, t_ms LIMIT 5`,
+    { service, from: fromMs, to: toMs, templates: `[${templates.map((t) => JSON.stringify(t)).join(',')}]` },
+  );
+  return rows.map((r) => ({
+    timeMs: num(r, 't_ms'),
+    service: r.service === null ? null : String(r.service),
+    level: r.level === null ? null : String(r.level),
+    message: String(r.message ?? ''),
+    traceId: r.trace_id === null ? null : String(r.trace_id),
+  }));
+}
+
+async function traceEvidence(
+  store: TelemetryStore,
+  service: string,
+  fromMs: number,
+  toMs: number,
+): Promise<string[]> {
+  const rows = await store.query(
+    `SELECT trace_id, max(duration_ms) AS d FROM spans WHERE service = $service AND start_ms >= $from AND start_ms < $to
+     GROUP BY 1 ORDER BY 2 DESC LIMIT 3`,
+    { service, from: fromMs, to: toMs },
+  );
+  return rows.map((r) => String(r.trace_id));
+}
+
+function describe(o: SignalOnset): string {
+  const fmt = (x: number) =>
+    Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(2);
+  const what = o.template === undefined ? o.name : `log "${o.template.slice(0, 80)}"`;
+  return `${what} ${o.direction === 'up' ? '↑' : '↓'} ${fmt(o.before)} → ${fmt(o.after)} (${o.z >= 1000 ? '≥1000' : o.z.toFixed(1)} σ)`;
+}
+
+/**
+ * Finds the incidents in a store and ranks their root causes.
+ * @example const { incidents } = await analyze(store); incidents[0]?.causes[0]?.service
+ */
+export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {}): Promise<Analysis> {
+  const started = performance.now();
+  const metrics = await metricSignals(store);
+  const events = await eventSignals(store);
+  const signals = [...metrics.signals, ...events.signals];
+  const windows = findIncidents(signals, {
+    ...(options.aroundMs === undefined ? {} : { aroundMs: options.aroundMs }),
+    max: options.maxIncidents ?? 5,
+  });
+  const allEvents = await store.queries.events();
+  const incidents: Incident[] = [];
+  for (const w of windows) {
+    const onsets: SignalOnset[] = [];
+    for (const s of signals) {
+      const o = scoreSignal(s, w.fromMs, w.toMs);
+      if (o !== undefined && o.z >= 3) onsets.push(o);
+    }
+    const deps = await store.queries.spanEdges({ fromMs: w.fromMs - 10 * 60_000, toMs: w.toMs });
+    const ranked = rankServices(onsets, deps);
+    const inWindow = allEvents.filter((e) => e.timeMs >= w.fromMs - 60_000 && e.timeMs < w.toMs);
+    const causes: Cause[] = [];
+    for (const r of ranked.slice(0, options.maxCauses ?? 10)) {
+      const instances = new Map<string, number>();
+      for (const e of r.evidence)
+        if (e.instance !== null) instances.set(e.instance, (instances.get(e.instance) ?? 0) + e.z);
+      const instance = [...instances.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+      const templates = r.evidence.flatMap((e) =>
+        e.kind === 'log-template' && e.signalId.includes(' template ')
+          ? [e.signalId.split(' template ').pop() ?? '']
+          : [],
+      );
+      const top = r.evidence[0];
+      causes.push({
+        service: r.service,
+        instance,
+        score: Math.round(r.score * 1000) / 1000,
+        signal:
+          top === undefined
+            ? ''
+            : top.template === undefined
+              ? top.name
+              : `log template "${top.template.slice(0, 80)}"`,
+        mechanism: nameMechanism({
+          evidence: r.evidence,
+          events: inWindow.map((e) => ({ kind: e.kind, service: e.service })),
+          incidentEvidence: onsets,
+        }),
+        evidence: r.evidence.slice(0, 12),
+        logs: await logEvidence(store, r.service, w.fromMs - 60_000, w.toMs, templates),
+        traces: await traceEvidence(store, r.service, w.fromMs, w.toMs),
+        explainedBy: r.explainedBy,
+      });
+    }
+    const timeline: TimelineEntry[] = [
+      ...onsets
+        .filter((o) => o.z >= 5)
+        .sort((a, b) => b.z - a.z)
+        .slice(0, 40)
+        .map((o) => ({ timeMs: o.onsetMs, service: o.service, text: describe(o) })),
+      ...inWindow.map((e) => ({
+        timeMs: e.timeMs,
+        service: e.service ?? e.instance ?? '',
+        text: `${e.kind}${e.instance === null ? '' : ` ${e.instance}`}`,
+      })),
+    ].sort((a, b) => a.timeMs - b.timeMs);
+    incidents.push({
+      window: { fromMs: w.fromMs, toMs: w.toMs },
+      onsetMs: w.onsetMs,
+      severity: Math.round(w.severity * 1000) / 1000,
+      causes,
+      timeline,
+      dependencies: deps.map((d) => ({ caller: d.caller, callee: d.callee, count: d.count })),
+      dependencySource: deps.length > 0 ? 'traces' : 'none',
+    });
+  }
+  const count = (src: string) => signals.filter((s) => s.source === src).length;
+  return {
+    incidents,
+    signals: { metric: count('metric'), span: count('span'), log: count('log') },
+    stepMs: { metric: Number.isFinite(metrics.stepMs) ? metrics.stepMs : null, event: events.stepMs },
+    durationMs: Math.round(performance.now() - started),
+  };
+}

@@ -1,0 +1,212 @@
+/**
+ * Ranking root-cause candidates. Each service's evidence is the signals that moved in the
+ * incident, weighted by kind: resource and self-inflicted signals (CPU, memory, GC, pools, self
+ * time, its own new log templates) are intrinsic; latency, errors and traffic also propagate to
+ * callers. Along the dependency graph (caller → callee, from traces) a service's propagating
+ * evidence is discounted by what an anomalous callee that moved no later explains — the origin
+ * keeps its score, its victims lose theirs.
+ */
+import type { SignalOnset } from './analysis-types.js';
+import type { SignalKind } from './signal.js';
+
+const KIND_WEIGHT: Readonly<Record<SignalKind, number>> = {
+  cpu: 1,
+  memory: 1,
+  gc: 0.9,
+  saturation: 1,
+  'self-time': 1,
+  'log-template': 0.9,
+  errors: 0.8,
+  latency: 0.7,
+  availability: 0.7,
+  traffic: 0.25,
+  other: 0.2,
+};
+
+const PROPAGATING: ReadonlySet<SignalKind> = new Set(['latency', 'errors', 'availability', 'traffic']);
+
+/** Evidence that requests fail (rather than slow down). */
+function isFailure(o: SignalOnset): boolean {
+  return (
+    o.kind === 'errors' ||
+    o.kind === 'availability' ||
+    (o.kind === 'log-template' && /error|fatal|warn/.test(o.name))
+  );
+}
+
+/** Evidence of one signal: grows with the log of its shift beyond 3 σ. */
+export function evidenceWeight(o: SignalOnset): number {
+  let w = KIND_WEIGHT[o.kind];
+  // Host-level metrics (node CPU) are shared with neighbours: weak evidence about one service.
+  if (/^node/i.test(o.name)) w *= 0.3;
+  // Calls into a service measured at the edge speak for the callee, but less than its own spans.
+  if (o.caller !== undefined) w *= 0.8;
+  return w * Math.log1p(Math.max(0, o.z - 3));
+}
+
+export interface RankedService {
+  readonly service: string;
+  readonly score: number;
+  readonly intrinsic: number;
+  readonly propagated: number;
+  readonly explainedBy: string | null;
+  readonly evidence: SignalOnset[];
+  readonly onsetMs: number;
+}
+
+/** Sum of the best evidence per (kind, source): many copies of one symptom count once. */
+function families(
+  evidence: readonly SignalOnset[],
+  propagating: boolean,
+  only?: (o: SignalOnset) => boolean,
+): number {
+  const best = new Map<string, number[]>();
+  for (const o of evidence) {
+    if (PROPAGATING.has(o.kind) !== propagating || (only !== undefined && !only(o))) continue;
+    const key = `${o.kind}|${o.source}|${o.caller === undefined ? '' : 'edge'}`;
+    let list = best.get(key);
+    if (list === undefined) {
+      list = [];
+      best.set(key, list);
+    }
+    list.push(evidenceWeight(o));
+  }
+  // The best of each family counts fully; more of the same (several callers seeing one callee
+  // slow) adds a little, so one symptom repeated does not outweigh different symptoms.
+  let sum = 0;
+  for (const list of best.values()) {
+    list.sort((a, b) => b - a);
+    list.forEach((v, i) => {
+      sum += i === 0 ? v : 0.25 * v;
+    });
+  }
+  return sum;
+}
+
+/**
+ * Services ranked as root-cause candidates, best first.
+ * @example rankServices(onsets, [{ caller: 'api', callee: 'db', count: 10 }])[0]?.service
+ */
+export function rankServices(
+  onsets: readonly SignalOnset[],
+  dependencies: ReadonlyArray<{ readonly caller: string; readonly callee: string }>,
+  toleranceMs = 60_000,
+): RankedService[] {
+  const byService = new Map<string, SignalOnset[]>();
+  for (const o of onsets) {
+    if (o.z < 3) continue;
+    let list = byService.get(o.service);
+    if (list === undefined) {
+      list = [];
+      byService.set(o.service, list);
+    }
+    list.push(o);
+  }
+  // A caller's own self time that rose only around calls to one callee is the callee's (or the
+  // path's) delay, unless the caller is also slower where it calls nobody (then it is the caller).
+  const leafZ = new Map<string, number>();
+  for (const o of onsets) if (o.name.startsWith('self time p90 (spans without')) leafZ.set(o.service, o.z);
+  const gapFrom = new Map<string, number>();
+  for (const [service, list] of byService) {
+    const kept = list.filter((o) => {
+      if (!o.name.startsWith('wait around calls') || o.caller === undefined) return true;
+      const ok = (leafZ.get(o.caller) ?? 0) < 0.3 * o.z;
+      if (ok) gapFrom.set(o.caller, Math.max(gapFrom.get(o.caller) ?? 0, o.z));
+      return ok;
+    });
+    byService.set(service, kept);
+  }
+  for (const [service, list] of byService) {
+    const gap = gapFrom.get(service);
+    if (gap === undefined) continue;
+    byService.set(
+      service,
+      list.filter(
+        (o) =>
+          !(
+            o.kind === 'self-time' &&
+            o.caller === undefined &&
+            !o.name.includes('without') &&
+            o.z <= 2 * gap
+          ),
+      ),
+    );
+  }
+  const raw = new Map<
+    string,
+    {
+      intrinsic: number;
+      propagated: number;
+      failing: number;
+      failingOwn: number;
+      onsetMs: number;
+      evidence: SignalOnset[];
+    }
+  >();
+  for (const [service, evidence] of byService) {
+    evidence.sort((a, b) => evidenceWeight(b) - evidenceWeight(a));
+    // The service's onset: when its strong evidence moved (a weak coarse metric that barely
+    // crossed its threshold two minutes early says little about when the service changed).
+    const maxZ = Math.max(...evidence.map((e) => e.z));
+    const strong = evidence.filter((e) => e.z >= Math.max(5, 0.5 * maxZ));
+    const onsetMs = Math.min(...(strong.length > 0 ? strong : evidence).map((e) => e.onsetMs));
+    raw.set(service, {
+      intrinsic: families(evidence, false),
+      propagated: families(evidence, true),
+      // Failures propagate as failures: a caller's errors are explained by a callee that fails,
+      // not by one that is merely slow (and the other way round).
+      failing: families(evidence, true, isFailure),
+      failingOwn: families(evidence, false, isFailure),
+      onsetMs,
+      evidence,
+    });
+  }
+  const callees = new Map<string, Set<string>>();
+  for (const d of dependencies) {
+    if (d.caller === d.callee) continue;
+    let set = callees.get(d.caller);
+    if (set === undefined) {
+      set = new Set();
+      callees.set(d.caller, set);
+    }
+    set.add(d.callee);
+  }
+  const out: RankedService[] = [];
+  for (const [service, r] of raw) {
+    let explainedFail = 0;
+    let explainedSlow = 0;
+    let explainedBy: string | null = null;
+    let best = 0;
+    for (const c of callees.get(service) ?? []) {
+      const rc = raw.get(c);
+      if (rc === undefined || rc.onsetMs > r.onsetMs + toleranceMs) continue;
+      const fail = rc.failing + rc.failingOwn;
+      const slow = rc.intrinsic + rc.propagated - fail;
+      explainedFail = Math.max(explainedFail, fail);
+      explainedSlow = Math.max(explainedSlow, slow);
+      if (fail + slow > best) {
+        best = fail + slow;
+        explainedBy = c;
+      }
+    }
+    const ownFail = r.failing;
+    const ownSlow = r.propagated - r.failing;
+    const propagated =
+      Math.max(0, ownFail - 0.8 * explainedFail) + Math.max(0, ownSlow - 0.8 * explainedSlow);
+    // Independent kinds of evidence (metrics, spans, logs) agreeing make a cause more credible
+    // than one source shouting: a pre-aggregated latency quantile can spike on three requests.
+    const sources = new Set(r.evidence.filter((e) => e.z >= 5).map((e) => e.source)).size;
+    const score = (r.intrinsic + propagated) * (1 + 0.25 * Math.max(0, sources - 1));
+    out.push({
+      service,
+      score,
+      intrinsic: r.intrinsic,
+      propagated,
+      explainedBy: best > 0 && propagated < r.propagated ? explainedBy : null,
+      evidence: r.evidence,
+      onsetMs: r.onsetMs,
+    });
+  }
+  out.sort((a, b) => b.score - a.score || a.onsetMs - b.onsetMs || (a.service < b.service ? -1 : 1));
+  return out;
+}

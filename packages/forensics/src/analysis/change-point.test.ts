@@ -1,0 +1,80 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { detectChangePoint } from './change-point.js';
+
+const noisy = (n: number, level: number, seed: number) => {
+  let a = seed;
+  return Array.from({ length: n }, () => {
+    a = (a * 1103515245 + 12345) % 2147483648;
+    return level + (a / 2147483648 - 0.5);
+  });
+};
+
+describe('detectChangePoint', () => {
+  it('finds a noise-free step at its exact index, with its direction', () => {
+    const up = [...Array(20).fill(1), ...Array(20).fill(5)];
+    expect(detectChangePoint(up)).toMatchObject({ index: 20, direction: 'up' });
+    const down = [...Array(20).fill(5), ...Array(20).fill(1)];
+    expect(detectChangePoint(down)).toMatchObject({ index: 20, direction: 'down' });
+  });
+
+  it('respects the bad direction: a drop is no onset when only up is bad', () => {
+    const down = [...Array(20).fill(5), ...Array(20).fill(1)];
+    expect(detectChangePoint(down, { direction: 'up' })).toBeUndefined();
+  });
+
+  it('ignores a lone spike', () => {
+    const xs = noisy(60, 10, 7);
+    xs[30] = 1000;
+    expect(detectChangePoint(xs, { direction: 'up' })).toBeUndefined();
+  });
+
+  it('finds a step in noise within a point or two', () => {
+    const xs = [...noisy(100, 10, 3), ...noisy(50, 20, 4)];
+    const cp = detectChangePoint(xs, { direction: 'up' });
+    expect(cp?.direction).toBe('up');
+    expect(Math.abs((cp?.index ?? 0) - 100)).toBeLessThanOrEqual(2);
+  });
+
+  it('property: no onset on a constant series', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 4, max: 200 }),
+        fc.double({ min: -1e6, max: 1e6, noNaN: true }),
+        (n, c) => {
+          expect(detectChangePoint(Array(n).fill(c))).toBeUndefined();
+        },
+      ),
+    );
+  });
+
+  it('property: a noise-free step is found at its index, in its direction', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 3, max: 80 }),
+        fc.integer({ min: 5, max: 80 }),
+        fc.double({ min: -1000, max: 1000, noNaN: true }),
+        fc.double({ min: 0.5, max: 1000, noNaN: true }),
+        fc.boolean(),
+        (before, after, level, jump, up) => {
+          // Changes under 2 % of the level are below the detector's noise floor by design.
+          const step = jump + 0.1 * Math.abs(level);
+          const to = up ? level + step : level - step;
+          const xs = [...Array(before).fill(level), ...Array(after).fill(to)];
+          const cp = detectChangePoint(xs);
+          expect(cp?.index).toBe(before);
+          expect(cp?.direction).toBe(up ? 'up' : 'down');
+        },
+      ),
+    );
+  });
+
+  it('property: NaN gaps do not create onsets in a constant series', () => {
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { minLength: 6, maxLength: 100 }), (gaps) => {
+        const xs = gaps.map((g) => (g ? Number.NaN : 3));
+        expect(detectChangePoint(xs)).toBeUndefined();
+      }),
+    );
+  });
+});

@@ -1,0 +1,119 @@
+/**
+ * Change-point detection for one signal at its own resolution: when did it first leave its
+ * baseline, in which direction, and how far (in robust σ of the baseline). A split is scored by
+ * comparing the baseline before it (median/MAD) with the first `horizon` points after it; the
+ * after-level is the smaller (towards the baseline) of their median and mean, so that a lone
+ * spike (median unmoved) and a slow drift (mean unmoved at the true step) both score low, and a
+ * noise-free step is found at its exact index.
+ */
+import { baselineOf } from './robust-stats.js';
+
+export type Direction = 'up' | 'down' | 'both';
+
+export interface ChangePointOptions {
+  /** Which way counts as a change: `up` for latency or errors, `down` for success rate. Default `both`. */
+  readonly direction?: Direction;
+  /** Fewest points on either side of a split; default 3. */
+  readonly minSegment?: number;
+  /** Points after the split compared with the baseline; default 5. */
+  readonly horizon?: number;
+  /** Smallest shift, in baseline σ, reported as a change; default 4. */
+  readonly threshold?: number;
+  /** Only consider splits in [from, to) (indices); the baseline still uses every point before. */
+  readonly from?: number;
+  readonly to?: number;
+  /** Event counts: the baseline's σ is at least √median (Poisson). */
+  readonly countData?: boolean;
+}
+
+export interface ChangePoint {
+  /** Index of the first point after the change. */
+  readonly index: number;
+  readonly direction: 'up' | 'down';
+  /** Shift in baseline σ (positive). */
+  readonly score: number;
+  readonly before: number;
+  readonly after: number;
+}
+
+function afterLevel(values: ArrayLike<number>, from: number, to: number, up: boolean): number | undefined {
+  const xs: number[] = [];
+  let sum = 0;
+  for (let i = from; i < to; i++) {
+    const v = values[i] as number;
+    if (Number.isFinite(v)) {
+      xs.push(v);
+      sum += v;
+    }
+  }
+  if (xs.length === 0) return undefined;
+  xs.sort((a, b) => a - b);
+  const mid = xs.length >> 1;
+  const median =
+    xs.length % 2 === 1 ? (xs[mid] as number) : ((xs[mid - 1] as number) + (xs[mid] as number)) / 2;
+  const mean = sum / xs.length;
+  return up ? Math.min(median, mean) : Math.max(median, mean);
+}
+
+/**
+ * The strongest change in `values`, or undefined when none reaches the threshold.
+ * @example detectChangePoint([1, 1, 1, 1, 9, 9, 9, 9], { direction: 'up' })?.index // 4
+ */
+export function detectChangePoint(
+  values: ArrayLike<number>,
+  options: ChangePointOptions = {},
+): ChangePoint | undefined {
+  const n = values.length;
+  const minSeg = Math.max(1, options.minSegment ?? 3);
+  const horizon = Math.max(minSeg, options.horizon ?? 5);
+  const threshold = options.threshold ?? 4;
+  const direction = options.direction ?? 'both';
+  const lo = Math.max(minSeg, options.from ?? 0);
+  const hi = Math.min(n - minSeg + 1, options.to ?? n);
+  // Long series: test every `stride`-th split, then refine around the best.
+  const stride = Math.max(1, Math.floor((hi - lo) / 400));
+  let best: ChangePoint | undefined;
+  const score = (k: number): ChangePoint | undefined => {
+    const base = baselineOf(values, 0, k, options.countData ?? false);
+    if (base.count < minSeg) return undefined;
+    const end = Math.min(n, k + horizon);
+    let top: ChangePoint | undefined;
+    if (direction !== 'down') {
+      const a = afterLevel(values, k, end, true);
+      if (a !== undefined) {
+        const z = (a - base.median) / base.scale;
+        if (z > 0) top = { index: k, direction: 'up', score: z, before: base.median, after: a };
+      }
+    }
+    if (direction !== 'up') {
+      const a = afterLevel(values, k, end, false);
+      if (a !== undefined) {
+        const z = (base.median - a) / base.scale;
+        if (z > 0 && (top === undefined || z > top.score))
+          top = { index: k, direction: 'down', score: z, before: base.median, after: a };
+      }
+    }
+    return top;
+  };
+  for (let k = lo; k < hi; k += stride) {
+    const c = score(k);
+    if (c !== undefined && (best === undefined || c.score > best.score * (1 + 1e-9))) best = c;
+  }
+  if (best !== undefined && stride > 1) {
+    for (let k = Math.max(lo, best.index - stride + 1); k < Math.min(hi, best.index + stride); k++) {
+      const c = score(k);
+      if (c !== undefined && c.score > best.score * (1 + 1e-9)) best = c;
+    }
+  }
+  if (best === undefined || best.score < threshold) return undefined;
+  // The onset is the first point of the run that already left the baseline (a ramp starts early).
+  const base = baselineOf(values, 0, best.index, options.countData ?? false);
+  let index = best.index;
+  while (index - 1 >= lo) {
+    const v = values[index - 1] as number;
+    const z = best.direction === 'up' ? (v - base.median) / base.scale : (base.median - v) / base.scale;
+    if (!(z >= threshold)) break;
+    index--;
+  }
+  return { ...best, index };
+}

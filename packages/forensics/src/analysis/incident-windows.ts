@@ -1,0 +1,134 @@
+/**
+ * Incident windows, found without being told: every signal's strongest departure from its
+ * baseline (in its bad direction) is an onset; onsets that bunch together in time form an
+ * incident, weighted by how strongly and in how many kinds of evidence (metrics, spans, logs) the
+ * system moved. Several bunches far apart are several incidents. Given `around`, only departures
+ * near that time are considered.
+ */
+import { detectChangePoint } from './change-point.js';
+import { type Signal, timeOf } from './signal.js';
+
+export interface IncidentWindow {
+  readonly onsetMs: number;
+  readonly fromMs: number;
+  readonly toMs: number;
+  readonly severity: number;
+}
+
+export interface FindIncidentsOptions {
+  /** Only look for departures within `radiusMs` of this time. */
+  readonly aroundMs?: number;
+  readonly radiusMs?: number;
+  /** Onsets closer than this belong to one incident; default max(60 s, 3 steps). */
+  readonly gapMs?: number;
+  /** Most incidents returned; default 5. */
+  readonly max?: number;
+}
+
+interface Onset {
+  readonly t: number;
+  readonly w: number;
+  readonly source: string;
+  readonly step: number;
+  readonly z: number;
+}
+
+/** Minimum points before a split for a baseline: 3, or 5 on long series. */
+function minSegment(length: number): number {
+  return length >= 60 ? 5 : 2;
+}
+
+/** Onsets of the given signals (strongest change of each, in its bad direction). */
+function onsetsOf(signals: readonly Signal[], options: FindIncidentsOptions): Onset[] {
+  const out: Onset[] = [];
+  for (const s of signals) {
+    let from: number | undefined;
+    let to: number | undefined;
+    if (options.aroundMs !== undefined) {
+      const r = options.radiusMs ?? Math.max(15 * 60_000, 20 * s.stepMs);
+      from = Math.floor((options.aroundMs - r - s.startMs) / s.stepMs);
+      to = Math.ceil((options.aroundMs + r - s.startMs) / s.stepMs);
+    }
+    const seg = minSegment(s.values.length);
+    const cp = detectChangePoint(s.values, {
+      direction: s.bad,
+      countData: s.countData,
+      minSegment: seg,
+      horizon: Math.max(seg, 5),
+      threshold: 5,
+      ...(from === undefined ? {} : { from }),
+      ...(to === undefined ? {} : { to }),
+    });
+    if (cp === undefined) continue;
+    const w = Math.log1p(Math.min(cp.score, 1000)) * (s.health ? 1 : 0.5);
+    out.push({ t: timeOf(s, cp.index), w, source: s.source, step: s.stepMs, z: cp.score });
+  }
+  return out.sort((a, b) => a.t - b.t);
+}
+
+/**
+ * Incident windows in `signals`, most severe first.
+ * @example findIncidents(signals)[0]?.onsetMs
+ */
+export function findIncidents(
+  signals: readonly Signal[],
+  options: FindIncidentsOptions = {},
+): IncidentWindow[] {
+  if (signals.length === 0) return [];
+  let dataEnd = Number.NEGATIVE_INFINITY;
+  for (const s of signals) dataEnd = Math.max(dataEnd, timeOf(s, s.values.length));
+  // Every signal votes; user-visible health signals (errors, latency, availability) count double.
+  const onsets = onsetsOf(signals, options);
+  if (onsets.length === 0) return [];
+  // Densest bunches of onsets first: a fixed-length window slid over the onsets (no chaining, so
+  // a noisy hour does not merge into one incident); each pick removes its onsets.
+  const left = [...onsets];
+  const windows: Array<{ onsetMs: number; severity: number; step: number; last: Onset }> = [];
+  while (left.length > 0 && windows.length < (options.max ?? 5) * 2) {
+    let best: { i: number; j: number; severity: number } | undefined;
+    for (let i = 0; i < left.length; i++) {
+      const first = left[i] as Onset;
+      const gap = options.gapMs ?? Math.max(60_000, 2 * first.step);
+      let weight = 0;
+      const sources = new Set<string>();
+      let j = i;
+      for (; j < left.length && (left[j] as Onset).t - first.t <= gap; j++) {
+        weight += (left[j] as Onset).w;
+        sources.add((left[j] as Onset).source);
+      }
+      const severity = weight * sources.size;
+      if (best === undefined || severity > best.severity) best = { i, j, severity };
+    }
+    if (best === undefined) break;
+    const c = left.splice(best.i, best.j - best.i);
+    const strong = c.filter((o) => o.z >= 8);
+    const first = strong[0] ?? (c[0] as Onset);
+    // A coarse bucket starts up to one step before the change; a finer signal that moved inside
+    // that bucket pins the onset down.
+    const finer = (strong.length > 0 ? strong : c).filter(
+      (o) => o.step < first.step && o.t >= first.t && o.t < first.t + first.step,
+    );
+    const onsetMs = finer.length > 0 ? Math.min(...finer.map((o) => o.t)) : first.t;
+    const step = Math.max(...c.map((o) => o.step));
+    if (windows.every((w) => Math.abs(w.onsetMs - onsetMs) > Math.max(60_000, 3 * step)))
+      windows.push({ onsetMs, severity: best.severity, step, last: c[c.length - 1] as Onset });
+  }
+  windows.sort((a, b) => a.onsetMs - b.onsetMs);
+  const out: IncidentWindow[] = windows.map((w, i) => {
+    const next = windows[i + 1];
+    const span = Math.max(5 * 60_000, 10 * w.step, w.last.t - w.onsetMs + 3 * w.step);
+    const toMs = Math.min(
+      dataEnd,
+      w.onsetMs + span,
+      next === undefined ? Number.POSITIVE_INFINITY : next.onsetMs,
+    );
+    return { onsetMs: w.onsetMs, fromMs: w.onsetMs, toMs, severity: w.severity };
+  });
+  out.sort((a, b) => b.severity - a.severity);
+  if (options.aroundMs !== undefined) {
+    const at = options.aroundMs;
+    out.sort((a, b) => Math.abs(a.onsetMs - at) - Math.abs(b.onsetMs - at) || b.severity - a.severity);
+  }
+  const top = out[0]?.severity ?? 0;
+  return out.filter((w, i) => i === 0 || w.severity >= 0.2 * top).slice(0, options.max ?? 5);
+}

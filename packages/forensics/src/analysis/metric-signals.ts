@@ -1,0 +1,159 @@
+/**
+ * Metric series as signals: resampled to one common step (the finest native resolution among the
+ * series, so nothing is averaged away), counters turned into rates, and each classified by name
+ * into a kind with the direction in which it gets worse.
+ */
+import type { MetricSeries } from '../store/store-queries.js';
+import type { TelemetryStore } from '../store/telemetry-store.js';
+import type { Direction } from './change-point.js';
+import type { Signal, SignalKind } from './signal.js';
+
+interface Classification {
+  readonly kind: SignalKind;
+  readonly bad: Direction;
+  readonly health: boolean;
+}
+
+const RULES: ReadonlyArray<readonly [RegExp, Classification]> = [
+  [/success|availab|healthy|(^|_)up$/i, { kind: 'availability', bad: 'down', health: true }],
+  [/error|fail|5xx|exception|reject|timeout/i, { kind: 'errors', bad: 'up', health: true }],
+  [/eventloop|event_loop|lag/i, { kind: 'latency', bad: 'up', health: false }],
+  [
+    /latenc|duration|response_time|_seconds(_p\d+)?$|p9\d|quantile/i,
+    { kind: 'latency', bad: 'up', health: true },
+  ],
+  [/gc/i, { kind: 'gc', bad: 'up', health: false }],
+  [/cpu|thrott/i, { kind: 'cpu', bad: 'up', health: false }],
+  [/mem|heap|rss/i, { kind: 'memory', bad: 'up', health: false }],
+  [
+    /pool|waiting|queue|in_?flight|pending|connections|threads|saturat/i,
+    { kind: 'saturation', bad: 'up', health: false },
+  ],
+  [
+    /request|workload|ops|throughput|bytes|packets|syscall|count|rate/i,
+    { kind: 'traffic', bad: 'both', health: false },
+  ],
+];
+
+/** The kind and bad direction of a metric, from its name (and a `stat`/`quantile` label). */
+export function classifyMetric(name: string): Classification {
+  for (const [re, c] of RULES) if (re.test(name)) return c;
+  return { kind: 'other', bad: 'both', health: false };
+}
+
+/** Median gap between consecutive samples: a series' own resolution. */
+export function nativeStepMs(times: Float64Array): number {
+  if (times.length < 2) return Number.NaN;
+  const gaps: number[] = [];
+  for (let i = 1; i < times.length; i++) gaps.push((times[i] as number) - (times[i - 1] as number));
+  gaps.sort((a, b) => a - b);
+  return gaps[gaps.length >> 1] as number;
+}
+
+const COUNTER = /(_total|_count|_sum)$/;
+
+function isMonotone(values: Float64Array): boolean {
+  for (let i = 1; i < values.length; i++) if ((values[i] as number) < (values[i - 1] as number)) return false;
+  return values.length > 2;
+}
+
+/** Label text shown in a signal id, without the service and instance labels already known. */
+function labelText(labels: Readonly<Record<string, string>>): string {
+  const parts = Object.entries(labels)
+    .filter(([k]) => !['service', 'pod', 'instance', 'job', 'app', 'container', 'namespace'].includes(k))
+    .map(([k, v]) => `${k}=${v}`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+/**
+ * Every metric series resampled onto a grid of `stepMs` from `startMs` (last value per bucket,
+ * carried forward across gaps shorter than the series' own step).
+ */
+export function resampleSeries(
+  series: MetricSeries,
+  startMs: number,
+  stepMs: number,
+  length: number,
+): Float64Array {
+  const out = new Float64Array(length).fill(Number.NaN);
+  let times = series.timesMs;
+  let values = series.values;
+  if (COUNTER.test(series.name) && isMonotone(values)) {
+    const rt: number[] = [];
+    const rv: number[] = [];
+    for (let i = 1; i < values.length; i++) {
+      const dt = ((times[i] as number) - (times[i - 1] as number)) / 1000;
+      if (dt > 0) {
+        rt.push(times[i] as number);
+        rv.push(((values[i] as number) - (values[i - 1] as number)) / dt);
+      }
+    }
+    times = Float64Array.from(rt);
+    values = Float64Array.from(rv);
+  }
+  for (let i = 0; i < times.length; i++) {
+    const b = Math.floor(((times[i] as number) - startMs) / stepMs);
+    if (b >= 0 && b < length) out[b] = values[i] as number;
+  }
+  const own = nativeStepMs(times);
+  const carry = Number.isFinite(own) ? Math.max(0, Math.round(own / stepMs) - 1) : 0;
+  if (carry > 0) {
+    let last = Number.NaN;
+    let age = 0;
+    for (let i = 0; i < length; i++) {
+      if (Number.isFinite(out[i] as number)) {
+        last = out[i] as number;
+        age = 0;
+      } else if (Number.isFinite(last) && age < carry) {
+        out[i] = last;
+        age++;
+      }
+    }
+  }
+  return out;
+}
+
+export interface MetricSignals {
+  readonly signals: Signal[];
+  /** The common step (finest native resolution), or NaN without metrics. */
+  readonly stepMs: number;
+}
+
+/** All metric series of the store as signals on one grid. */
+export async function metricSignals(store: TelemetryStore): Promise<MetricSignals> {
+  const all = await store.queries.metricSeries();
+  const usable = all.filter((s) => s.timesMs.length >= 3 && !s.name.endsWith('_bucket'));
+  if (usable.length === 0) return { signals: [], stepMs: Number.NaN };
+  const steps = usable.map((s) => nativeStepMs(s.timesMs)).filter((x) => x > 0);
+  steps.sort((a, b) => a - b);
+  const stepMs = Math.max(1, steps[0] ?? 1000);
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const s of usable) {
+    lo = Math.min(lo, s.timesMs[0] as number);
+    hi = Math.max(hi, s.timesMs[s.timesMs.length - 1] as number);
+  }
+  const startMs = Math.floor(lo / stepMs) * stepMs;
+  const length = Math.floor((hi - startMs) / stepMs) + 1;
+  const signals: Signal[] = [];
+  for (const s of usable) {
+    const service = s.service ?? s.instance ?? s.labels.__name__ ?? s.name;
+    const stat = s.labels.stat ?? s.labels.quantile ?? '';
+    const c = classifyMetric(`${s.name}${stat === '' ? '' : `_${stat}`}`);
+    signals.push({
+      id: `metric ${s.name}${labelText(s.labels)}${s.instance === null ? '' : `@${s.instance}`}`,
+      service,
+      instance: s.instance,
+      source: 'metric',
+      kind: c.kind,
+      name: `${s.name}${labelText(s.labels)}`,
+      startMs,
+      stepMs,
+      values: resampleSeries(s, startMs, stepMs, length),
+      bad: c.bad,
+      health: c.health,
+      countData: false,
+    });
+  }
+  return { signals, stepMs };
+}

@@ -1,0 +1,97 @@
+/**
+ * How far each signal moved in an incident: its level in the window (upper quartile when up is
+ * bad, lower when down is bad) against its baseline before the onset, in robust σ, and when it
+ * first moved. Direction-aware: a memory series that fell at the incident is not evidence of a
+ * leak, and a join of two recordings that shifts everything both ways does not point anywhere.
+ */
+import type { SignalOnset } from './analysis-types.js';
+import { detectChangePoint } from './change-point.js';
+import { baselineOf, quantileSorted, sortedFinite } from './robust-stats.js';
+import { indexOf, type Signal, timeOf } from './signal.js';
+
+function meanFinite(values: ArrayLike<number>, from: number, to: number): number {
+  let sum = 0;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const v = values[i] as number;
+    if (Number.isFinite(v)) {
+      sum += v;
+      n++;
+    }
+  }
+  return n === 0 ? 0 : sum / n;
+}
+
+/** Score one signal in the window [fromMs, toMs); undefined when it has no data on either side. */
+export function scoreSignal(signal: Signal, fromMs: number, toMs: number): SignalOnset | undefined {
+  const n = signal.values.length;
+  const start = Math.max(0, indexOf(signal, fromMs));
+  const end = Math.min(n, Math.max(start + 1, Math.ceil((toMs - signal.startMs) / signal.stepMs)));
+  if (start < 2 || start >= n) return undefined;
+  const base = baselineOf(signal.values, 0, start, signal.countData);
+  if (base.count < 2) return undefined;
+  const window = sortedFinite(signal.values, start, end);
+  if (window.length === 0) return undefined;
+  let hiLevel = quantileSorted(window, 0.75);
+  let loLevel = quantileSorted(window, 0.25);
+  let up = (hiLevel - base.median) / base.scale;
+  let down = (base.median - loLevel) / base.scale;
+  if (signal.countData) {
+    // Events are sparse: compare the window's total with what the baseline rate predicts (Poisson),
+    // so that 20 errors from a service that logged none count even if most buckets hold none.
+    const rate = meanFinite(signal.values, 0, start);
+    let total = 0;
+    for (const v of window) total += v;
+    const expected = rate * window.length;
+    hiLevel = total / window.length;
+    loLevel = hiLevel;
+    up = (total - expected) / Math.sqrt(Math.max(expected, 1));
+    down = -up;
+  }
+  let direction: 'up' | 'down';
+  let z: number;
+  if (signal.bad === 'up') [direction, z] = ['up', up];
+  else if (signal.bad === 'down') [direction, z] = ['down', down];
+  else [direction, z] = up >= down ? ['up', up] : ['down', down];
+  if (!(z > 0)) return undefined;
+  const after = direction === 'up' ? hiLevel : loLevel;
+  if (!signal.countData) {
+    // A level the baseline itself reached now and then is routine, not evidence: discount by how
+    // often the baseline was already as far out (spiky quantiles of few requests, periodic jobs).
+    let seen = 0;
+    for (let i = 0; i < start; i++) {
+      const v = signal.values[i] as number;
+      if (direction === 'up' ? v >= after : v <= after) seen++;
+    }
+    z /= 1 + seen;
+  }
+  const before = signal.countData ? meanFinite(signal.values, 0, start) : base.median;
+  // When it first moved: a change point searched from a little before the window.
+  const seg = n >= 60 ? 3 : 2;
+  const cp = detectChangePoint(signal.values, {
+    direction,
+    countData: signal.countData,
+    minSegment: seg,
+    horizon: Math.max(seg, 5),
+    threshold: 3,
+    from: Math.max(seg, start - 3),
+    to: end,
+  });
+  const onsetIdx = cp?.index ?? start;
+  return {
+    signalId: signal.id,
+    service: signal.service,
+    instance: signal.instance,
+    source: signal.source,
+    kind: signal.kind,
+    name: signal.name,
+    onsetMs: timeOf(signal, onsetIdx),
+    direction,
+    z: Math.min(1000, z),
+    before,
+    after,
+    stepMs: signal.stepMs,
+    ...(signal.template === undefined ? {} : { template: signal.template }),
+    ...(signal.caller === undefined ? {} : { caller: signal.caller }),
+  };
+}

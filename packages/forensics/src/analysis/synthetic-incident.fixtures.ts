@@ -1,0 +1,135 @@
+/**
+ * Synthetic incidents written as real telemetry files (OTLP/JSON spans, JSON logs, Prometheus
+ * range metrics), so that ranking tests go through the store's own ingestion.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+const T0 = 1_700_000_000_000;
+
+/** A seeded generator (mulberry32): tests are reproducible. */
+export function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const hex = (n: number, width: number) => n.toString(16).padStart(width, '0').slice(-width);
+
+export interface SlowDatabaseIncident {
+  readonly dir: string;
+  readonly onsetMs: number;
+}
+
+/**
+ * frontend → api → db, one request a second for 10 minutes; at minute 6 the database turns slow
+ * (5 ms → 300 ms), logs slow-query warnings and its CPU rises; the callers only wait.
+ */
+export async function writeSlowDatabaseIncident(dir: string, seed = 1): Promise<SlowDatabaseIncident> {
+  const rnd = random(seed);
+  const onsetMs = T0 + 6 * 60_000;
+  const spans: { service: string; spans: unknown[] }[] = [
+    { service: 'frontend', spans: [] },
+    { service: 'api', spans: [] },
+    { service: 'db', spans: [] },
+  ];
+  const logs: string[] = [];
+  const nano = (ms: number) => String(BigInt(Math.round(ms * 1000)) * 1000n);
+  for (let i = 0; i < 600; i++) {
+    const start = T0 + i * 1000 + rnd() * 200;
+    const bad = start >= onsetMs;
+    const dbMs = bad ? 300 + rnd() * 50 : 4 + rnd() * 2;
+    const apiSelf = 2 + rnd();
+    const feSelf = 1 + rnd();
+    const trace = hex(i + 1, 32);
+    const ids = [hex(3 * i + 1, 16), hex(3 * i + 2, 16), hex(3 * i + 3, 16)];
+    const dbStart = start + feSelf / 2 + apiSelf / 2;
+    const apiStart = start + feSelf / 2;
+    const apiEnd = dbStart + dbMs + apiSelf / 2;
+    const feEnd = apiEnd + feSelf / 2;
+    const span = (id: string, parent: string | undefined, name: string, s: number, e: number) => ({
+      traceId: trace,
+      spanId: id,
+      ...(parent === undefined ? {} : { parentSpanId: parent }),
+      name,
+      kind: 2,
+      startTimeUnixNano: nano(s),
+      endTimeUnixNano: nano(e),
+    });
+    spans[0]?.spans.push(span(ids[0] as string, undefined, 'GET /', start, feEnd));
+    spans[1]?.spans.push(span(ids[1] as string, ids[0], 'GET /api/orders', apiStart, apiEnd));
+    spans[2]?.spans.push(span(ids[2] as string, ids[1], 'SELECT orders', dbStart, dbStart + dbMs));
+    logs.push(
+      JSON.stringify({
+        ts_unix_nano: nano(apiEnd),
+        service: 'api',
+        level: 'INFO',
+        trace_id: trace,
+        message: `request done in ${Math.round(apiEnd - apiStart)} ms`,
+      }),
+    );
+    if (bad)
+      logs.push(
+        JSON.stringify({
+          ts_unix_nano: nano(dbStart + dbMs),
+          service: 'db',
+          level: 'WARN',
+          trace_id: trace,
+          message: `slow query: SELECT orders took ${Math.round(dbMs)} ms`,
+        }),
+      );
+  }
+  const otlp = {
+    resourceSpans: spans.map((s) => ({
+      resource: { attributes: [{ key: 'service.name', value: { stringValue: s.service } }] },
+      scopeSpans: [{ spans: s.spans }],
+    })),
+  };
+  const metrics: string[] = [];
+  for (const service of ['frontend', 'api', 'db']) {
+    const values: [number, string][] = [];
+    for (let t = 0; t < 600; t++) {
+      const ms = T0 + t * 1000;
+      const hot = service === 'db' && ms >= onsetMs;
+      values.push([ms / 1000, String((hot ? 80 : 10) + rnd() * 2)]);
+    }
+    metrics.push(JSON.stringify({ metric: { __name__: 'cpu_percent', service }, values }));
+  }
+  await writeFile(join(dir, 'spans.otlp.json'), JSON.stringify(otlp));
+  await writeFile(join(dir, 'logs.jsonl'), `${logs.join('\n')}\n`);
+  await writeFile(join(dir, 'metrics.jsonl'), `${metrics.join('\n')}\n`);
+  return { dir, onsetMs };
+}
+
+/**
+ * Metrics only, 1 s: two recordings joined at `joinMs` (every series jumps there), and a CPU hog in
+ * `hog` from the join on; the other services' memory falls at the join (the other session's level).
+ */
+export async function writeJoinedMetricsIncident(
+  dir: string,
+  hog: string,
+  seed = 2,
+): Promise<{ joinMs: number }> {
+  const rnd = random(seed);
+  const joinMs = T0 + 300_000;
+  const lines: string[] = [];
+  for (const service of ['carts', 'orders', 'payment', 'user']) {
+    const cpu: [number, string][] = [];
+    const mem: [number, string][] = [];
+    for (let t = 0; t < 600; t++) {
+      const ms = T0 + t * 1000;
+      const after = ms >= joinMs;
+      cpu.push([ms / 1000, String((after && service === hog ? 95 : after ? 6 : 5) + rnd())]);
+      mem.push([ms / 1000, String((after && service !== hog ? 200e6 : 400e6) + rnd() * 1e6)]);
+    }
+    lines.push(JSON.stringify({ metric: { __name__: 'cpu', service }, values: cpu }));
+    lines.push(JSON.stringify({ metric: { __name__: 'memory_usage_bytes', service }, values: mem }));
+  }
+  await writeFile(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+  return { joinMs };
+}

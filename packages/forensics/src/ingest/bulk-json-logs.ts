@@ -1,0 +1,283 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import type { TelemetryStore } from '../store/telemetry-store.js';
+import type { TimeZone } from '../time/time-zone.js';
+import { isGzipFile, readHead, readLines } from './byte-source.js';
+import type { FileReportBuilder } from './file-report.js';
+import { isObject, MESSAGE_KEYS, TIME_KEYS } from './json-fields.js';
+
+// Keys the bulk path maps to columns, in order of preference (as the line-by-line reader does).
+const LEVEL = ['level', 'severity', 'levelname', 'lvl'];
+const SERVICE = ['service', 'serviceName', 'service_name', 'app', 'application'];
+const INSTANCE = ['instance', 'pod', 'hostname', 'host', 'container'];
+const REQUEST = ['request_id', 'requestId', 'req_id', 'reqId'];
+const TRACE = ['trace_id', 'traceId', 'traceID'];
+const SPAN = ['span_id', 'spanId', 'spanID'];
+const SAMPLE_LINES = 1000;
+/** Distinct masked messages beyond which the cheap digit mask gives way to a regex mask. */
+const MAX_CHEAP_KEYS = 50_000;
+
+function sqlString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+function ident(s: string): string {
+  return `"${s.replace(/"/g, '""')}"`;
+}
+
+interface Shape {
+  readonly time: string;
+  /** When every sampled time is a JSON number of one unit: the factor to epoch ms. */
+  readonly timeFactor: number | undefined;
+  readonly keys: readonly string[];
+  readonly pick: (candidates: readonly string[]) => string | undefined;
+}
+
+/** The key layout of the first lines, when they are flat JSON objects the bulk path can map. */
+function sampleShape(head: Buffer): Shape | undefined {
+  const lines = head.toString('utf8').split('\n');
+  lines.pop();
+  const keys = new Set<string>();
+  let time: string | undefined;
+  let n = 0;
+  const factors = new Set<number>();
+  for (const line of lines.slice(0, SAMPLE_LINES)) {
+    if (line.trim() === '') continue;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!isObject(obj)) continue;
+    n++;
+    for (const k of Object.keys(obj)) keys.add(k);
+    const t = TIME_KEYS.find((k) => obj[k] !== undefined && obj[k] !== null);
+    if (t === undefined) continue; // counted as rejected by the bulk load
+    if (time === undefined) time = t;
+    else if (time !== t) return undefined;
+    const tv = obj[t];
+    if (typeof tv !== 'number' && typeof tv !== 'string') return undefined;
+    factors.add(typeof tv === 'number' ? (tv < 1e11 ? 1000 : tv < 1e14 ? 1 : tv < 1e17 ? 1e-3 : 1e-6) : 0);
+    // nested service/host objects and OTel bodies need the line-by-line reader
+    for (const k of ['service', 'host', 'body', 'log', 'trace', 'span'])
+      if (isObject(obj[k])) return undefined;
+  }
+  if (n === 0 || time === undefined) return undefined;
+  const [factor] = factors;
+  const timeFactor = factors.size === 1 && factor !== 0 ? factor : undefined;
+  return { time, timeFactor, keys: [...keys], pick: (c) => c.find((k) => keys.has(k)) };
+}
+
+const EPOCH_MS = (col: string) => `CASE
+  WHEN regexp_full_match(${col}, '\\s*\\d+(\\.\\d+)?\\s*') THEN (CASE
+    WHEN TRY_CAST(${col} AS DOUBLE) < 1e11 THEN TRY_CAST(${col} AS DOUBLE) * 1000
+    WHEN TRY_CAST(${col} AS DOUBLE) < 1e14 THEN TRY_CAST(${col} AS DOUBLE)
+    WHEN TRY_CAST(${col} AS DOUBLE) < 1e17 THEN TRY_CAST(${col} AS DOUBLE) / 1e3
+    ELSE TRY_CAST(${col} AS DOUBLE) / 1e6 END)
+  ELSE epoch_us(TRY_CAST(${col} AS TIMESTAMPTZ)) / 1000.0 END`;
+
+/** Epoch ms of a time column: the sampled unit directly, anything else through the general rule. */
+function timeSql(col: string, factor: number | undefined): string {
+  if (factor === undefined) return EPOCH_MS(col);
+  const [lo, hi] =
+    factor === 1000 ? [0, 1e11] : factor === 1 ? [1e11, 1e14] : factor === 1e-3 ? [1e14, 1e17] : [1e17, 1e30];
+  const d = `TRY_CAST(${col} AS DOUBLE)`;
+  return `CASE WHEN ${d} >= ${lo} AND ${d} < ${hi} THEN ${d} * ${factor} ELSE ${EPOCH_MS(col)} END`;
+}
+
+const LEVEL_SQL = (col: string) => `CASE lower(trim(${col}))
+  WHEN '10' THEN 'trace' WHEN '20' THEN 'debug' WHEN '30' THEN 'info' WHEN '40' THEN 'warn'
+  WHEN '50' THEN 'error' WHEN '60' THEN 'fatal' WHEN 'warning' THEN 'warn' WHEN 'err' THEN 'error'
+  WHEN 'critical' THEN 'fatal' WHEN 'crit' THEN 'fatal' WHEN 'panic' THEN 'fatal' WHEN 'notice' THEN 'info'
+  WHEN 'information' THEN 'info' WHEN 'severe' THEN 'error' ELSE left(lower(trim(${col})), 32) END`;
+
+/**
+ * The DuckDB path for large JSON-lines log files: DuckDB's `read_json` parses the lines (in C++,
+ * on every core) with explicit columns; templates are mined once per distinct digit-masked message.
+ * Returns false (nothing stored) when the file's shape needs the line-by-line reader.
+ */
+export async function bulkLoadJsonLogs(
+  store: TelemetryStore,
+  path: string,
+  fileId: number,
+  report: FileReportBuilder,
+  options: { zone: TimeZone },
+): Promise<boolean> {
+  if (options.zone.name !== 'UTC') return false; // zone-less ISO strings: the JS path applies --tz
+  const { head } = await readHead(path, 1024 * 1024);
+  const shape = sampleShape(head);
+  if (shape === undefined) return false;
+
+  let source = path;
+  let temp: string | undefined;
+  if (await isGzipFile(path)) {
+    temp = join(store.scratchDir, `bulk-${fileId}.jsonl`);
+    try {
+      await pipeline(createReadStream(path), createGunzip(), createWriteStream(temp));
+    } catch (e) {
+      report.gzipError = e instanceof Error ? e.message : String(e);
+      report.notes.push('gzip stream ended early: kept what was read');
+    }
+    report.compressed = true;
+    source = temp;
+  }
+  try {
+    return await load(store, source, fileId, report, shape);
+  } finally {
+    if (temp !== undefined) await rm(temp, { force: true });
+  }
+}
+
+async function load(
+  store: TelemetryStore,
+  source: string,
+  fileId: number,
+  report: FileReportBuilder,
+  shape: Shape,
+): Promise<boolean> {
+  const known = new Map<string, string>(); // column alias -> key
+  const use = (alias: string, candidates: readonly string[]) => {
+    const key = shape.pick(candidates);
+    if (key !== undefined) known.set(alias, key);
+  };
+  known.set('t', shape.time);
+  use('lvl', LEVEL);
+  use('msg', MESSAGE_KEYS);
+  use('svc', SERVICE);
+  use('inst', INSTANCE);
+  use('req', REQUEST);
+  use('tr', TRACE);
+  use('sp', SPAN);
+  const recognised = new Set(known.values());
+  const extra = shape.keys.filter((k) => !recognised.has(k));
+  const col = (alias: string) => {
+    const key = known.get(alias);
+    return key === undefined ? 'NULL' : ident(key);
+  };
+  const reader = (keys: readonly string[], extras: readonly string[]) =>
+    `read_json(${sqlString(source)}, format = 'newline_delimited', ignore_errors = true,
+      maximum_object_size = 16777216, columns = {${[
+        ...keys.map((k) => `${sqlString(k)}: 'VARCHAR'`),
+        ...extras.map((k) => `${sqlString(k)}: 'JSON'`),
+      ].join(', ')}})`;
+  const msg = `coalesce(${col('msg')}, '')`;
+  const db = store.connection;
+  const t0 = performance.now();
+  const phases: string[] = [];
+  const phase = (name: string) => phases.push(`${name} ${Math.round(performance.now() - t0)} ms`);
+  const attrs =
+    extra.length === 0
+      ? 'NULL'
+      : `json_object(${extra.map((k) => `${sqlString(k)}, ${ident(k)}`).join(', ')})::VARCHAR`;
+  const mask = (text: string) => `translate(${text}, '0123456789', '0000000000')`;
+  // One pass: DuckDB parses every line straight into the logs table. template_id holds the
+  // digit-masked message for now; it becomes the mined template id below.
+  let rejected = 0;
+  try {
+    await db.run(`INSERT INTO logs
+      SELECT ${timeSql(col('t'), shape.timeFactor)}, ${col('svc')}, ${col('inst')},
+        ${known.has('lvl') ? LEVEL_SQL(col('lvl')) : 'NULL'}, ${msg}, ${mask(msg)}, ${col('req')}, ${col('tr')},
+        ${col('sp')}, ${attrs}, ${fileId}, NULL
+      FROM ${reader([...known.values()], extra)}`);
+    phase('read');
+    const removed = await db.run(`DELETE FROM logs WHERE file_id = ${fileId} AND t_ms IS NULL`);
+    rejected = Number(removed.rowsChanged);
+  } catch (e) {
+    report.notes.push(
+      `DuckDB reader failed (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); read line by line`,
+    );
+    await db.run(`DELETE FROM logs WHERE file_id = ${fileId}`);
+    return false;
+  }
+  try {
+    const keysSql = `CREATE OR REPLACE TEMP TABLE bulk_keys AS
+      SELECT template_id AS mkey, any_value(message) AS rep FROM logs WHERE file_id = ${fileId} GROUP BY 1`;
+    await db.run(keysSql);
+    const distinct = await store.query('SELECT count(*)::DOUBLE AS n FROM bulk_keys');
+    if (Number(distinct[0]?.n ?? 0) > MAX_CHEAP_KEYS) {
+      // ids and hex in the messages: mask them too before grouping
+      await db.run(`UPDATE logs SET template_id = regexp_replace(message, '[0-9a-fA-F]{8,}|[0-9]+', '0', 'g')
+        WHERE file_id = ${fileId}`);
+      await db.run(keysSql);
+    }
+    phase('group');
+    const mine = await store.bulkMiner();
+    await db.run('CREATE OR REPLACE TEMP TABLE bulk_templates(mkey VARCHAR, template_id VARCHAR)');
+    const reps = await db.stream('SELECT mkey, rep FROM bulk_keys');
+    const appender = await db.createAppender('bulk_templates', 'main', 'temp');
+    for (;;) {
+      const chunk = await reps.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      for (const [mkey, rep] of chunk.getRows()) {
+        appender.appendVarchar(String(mkey));
+        appender.appendVarchar(mine(String(rep)));
+        appender.endRow();
+      }
+    }
+    appender.flushSync();
+    appender.closeSync();
+    phase('mine');
+    await db.run(`UPDATE logs SET template_id = k.template_id FROM bulk_templates k
+      WHERE logs.file_id = ${fileId} AND logs.template_id = k.mkey`);
+    phase('assign');
+    const stats = await store.query(`SELECT count(*)::DOUBLE AS ok, min(t_ms) AS lo, max(t_ms) AS hi
+      FROM logs WHERE file_id = ${fileId}`);
+    const row = stats[0] ?? {};
+    const ok = Number(row.ok ?? 0);
+    report.records = ok;
+    if (ok > 0) {
+      report.fromMs = Number(row.lo);
+      report.toMs = Number(row.hi);
+    }
+    const services = await store.query(
+      `SELECT DISTINCT service FROM logs WHERE file_id = ${fileId} AND service IS NOT NULL ORDER BY 1 LIMIT 10000`,
+    );
+    for (const s of services) report.services.add(String(s.service));
+    if (rejected > 0) await sampleRejects(source, rejected, report);
+    phase('done');
+    report.notes.push(`read by DuckDB read_json (bulk path: ${phases.join(', ')})`);
+    report.bytes = (await stat(source)).size;
+    return true;
+  } finally {
+    await db.run('DROP TABLE IF EXISTS bulk_keys');
+    await db.run('DROP TABLE IF EXISTS bulk_templates');
+  }
+}
+
+/**
+ * Quotes the first few rejected lines: a cheap JS pass (lines that do not look like a JSON object
+ * are parsed to confirm); lines that look like objects but failed in DuckDB are counted, not quoted.
+ */
+async function sampleRejects(source: string, rejected: number, report: FileReportBuilder): Promise<void> {
+  const reason = 'invalid JSON or no time field';
+  let quoted = 0;
+  const controller = new AbortController();
+  try {
+    await readLines(
+      source,
+      {
+        line(text, lineNo) {
+          if (quoted >= 5) return controller.abort();
+          const t = text.trim();
+          if (t === '') return;
+          if (t[0] === '{' && t[t.length - 1] === '}') return;
+          report.reject(lineNo, reason, text);
+          quoted++;
+        },
+        oversize(lineNo, bytes, head) {
+          report.reject(lineNo, reason, `${head} (${bytes} bytes)`);
+          quoted++;
+        },
+      },
+      { maxLineBytes: 16 * 1024 * 1024, signal: controller.signal },
+    );
+  } catch {
+    // aborted after enough samples
+  }
+  if (rejected > quoted)
+    report.reject(0, reason, '(not quoted: looks like a JSON object)', rejected - quoted);
+}

@@ -1,0 +1,185 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isForensicsError } from './errors.js';
+import { investigate } from './investigate.js';
+import { tempFolder } from './test-support/memory-sink.js';
+
+const NEZHA = new URL('../../../../shared/data/nezha-trainticket-dev/2023-01-29_0', import.meta.url).pathname;
+const LOGHUB = new URL('../../../../shared/data/loghub-2k', import.meta.url).pathname;
+if (!existsSync(NEZHA))
+  throw new Error(`${NEZHA} is missing: the shared data folder is needed for these tests`);
+
+let folder: Awaited<ReturnType<typeof tempFolder>>;
+beforeAll(async () => {
+  folder = await tempFolder();
+});
+afterAll(() => folder.remove());
+
+describe('investigate (ingestion) on real data', () => {
+  it('reads one Nezha Train-Ticket case: logs, metrics and OTLP spans, services and call edges', async () => {
+    const { store, report } = await investigate([NEZHA]);
+    try {
+      const byFormat = Object.fromEntries(report.files.map((f) => [f.format, f]));
+      expect(byFormat['json-logs']?.records).toBe(7852);
+      expect(byFormat['prometheus-range']?.records).toBe(27260);
+      expect(byFormat['otlp-traces']?.records).toBe(14460);
+      expect(report.totals).toMatchObject({
+        logs: 7852,
+        series: 874,
+        samples: 27260,
+        spans: 14460,
+        rejected: 0,
+      });
+      expect(report.services).toContain('ts-contacts-service');
+      expect(report.services.length).toBeGreaterThan(40);
+      expect(report.totals.templates).toBeGreaterThan(20);
+      expect(report.totals.templates).toBeLessThan(2000);
+      const edges = await store.queries.spanEdges();
+      expect(edges.length).toBeGreaterThan(10);
+      expect(edges[0]?.count).toBeGreaterThan(0);
+      const range = await store.queries.timeRange();
+      expect(range?.fromMs).toBe(Date.UTC(2023, 0, 29, 8, 41, 9));
+      const counts = await store.queries.logCounts({ bucketMs: 60_000, by: 'level' });
+      expect(counts.reduce((a, c) => a + c.count, 0)).toBe(7852);
+      const cpu = await store.queries.metricSeries({ name: 'cpuusage_m', service: 'ts-contacts-service' });
+      expect(cpu.length).toBeGreaterThan(0);
+      expect(cpu[0]?.timesMs.length).toBe(cpu[0]?.values.length);
+      const logs = await store.queries.logs({ service: 'ts-contacts-service', limit: 3 });
+      expect(logs[0]?.templateId).toMatch(/\S/);
+      expect(report.clockSuspicions).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('reads all ten Loghub systems without a reject and skips the CSVs it does not know', async () => {
+    const files = [
+      'Android',
+      'Apache',
+      'BGL',
+      'HDFS',
+      'HPC',
+      'Hadoop',
+      'OpenSSH',
+      'Spark',
+      'Windows',
+      'Zookeeper',
+    ].map((s) => join(LOGHUB, s, `${s}_2k.log`));
+    const { store, report } = await investigate(files, { year: 2020 });
+    try {
+      for (const f of report.files) {
+        expect(f.format, f.path).toBe('text-logs');
+        expect(f.records, f.path).toBe(2000);
+        expect(f.rejected, f.path).toBe(0);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('investigate: store, bulk path, clock offsets', () => {
+  it('re-opening a store skips unchanged files and re-reads changed ones', async () => {
+    const dir = join(folder.dir, 'bundle');
+    await folder.write('bundle-a.jsonl', '{"time":1700000000000,"service":"a","msg":"x 1"}\n');
+    const storePath = join(folder.dir, 'store.duckdb');
+    const first = await investigate([join(folder.dir, 'bundle-a.jsonl')], { store: storePath });
+    await first.store.close();
+    const second = await investigate([join(folder.dir, 'bundle-a.jsonl')], { store: storePath });
+    expect(second.report.totals.unchanged).toBe(1);
+    expect(second.report.totals.logs).toBe(1);
+    await second.store.close();
+    await folder.write(
+      'bundle-a.jsonl',
+      '{"time":1700000000000,"service":"a","msg":"x 1"}\n{"time":1700000000001,"service":"a","msg":"x 2"}\n',
+    );
+    const third = await investigate([join(folder.dir, 'bundle-a.jsonl')], { store: storePath });
+    expect(third.report.totals).toMatchObject({ unchanged: 0, logs: 2 });
+    await third.store.close();
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it('the DuckDB bulk path stores the same logs as the line-by-line path', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 2000; i++)
+      lines.push(
+        JSON.stringify({
+          level: i % 10 === 0 ? 50 : 30,
+          time: 1700000000000 + i,
+          service: `s${i % 3}`,
+          instance: `s${i % 3}-1`,
+          trace_id: `t${i}`,
+          route: '/x',
+          msg: `request ${i} took ${i % 97}ms`,
+        }),
+      );
+    lines.splice(100, 0, 'garbage line', '{"msg":"no time"}');
+    const path = await folder.write('bulk.jsonl', `${lines.join('\n')}\n`);
+    const slow = await investigate([path]);
+    const fast = await investigate([path], { bulkMinBytes: 0 });
+    try {
+      const q = 'SELECT t_ms, service, instance, level, message, trace_id FROM logs ORDER BY t_ms';
+      expect(await fast.store.query(q)).toEqual(await slow.store.query(q));
+      expect(fast.report.files[0]?.notes.join()).toContain('bulk path');
+      expect(fast.report.files[0]?.rejected).toBe(2);
+      expect(fast.report.files[0]?.samples[0]?.text).toBe('"garbage line"');
+      const tf = await fast.store.query('SELECT count(DISTINCT template_id)::INTEGER AS n FROM logs');
+      const ts = await slow.store.query('SELECT count(DISTINCT template_id)::INTEGER AS n FROM logs');
+      expect(tf[0]?.n).toBe(ts[0]?.n);
+    } finally {
+      await slow.store.close();
+      await fast.store.close();
+    }
+  });
+
+  it('flags a service whose logs sit far from their spans', async () => {
+    const spans = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'skewed' } }] },
+          scopeSpans: [{ spans: [] as unknown[] }],
+        },
+      ],
+    };
+    const logs: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const start = 1700000000000 + i * 1000;
+      spans.resourceSpans[0]?.scopeSpans[0]?.spans.push({
+        traceId: `t${i}`,
+        spanId: `s${i}`,
+        name: 'op',
+        startTimeUnixNano: `${start}000000`,
+        endTimeUnixNano: `${start + 50}000000`,
+      });
+      logs.push(
+        JSON.stringify({
+          time: start + 8 * 3_600_000,
+          service: 'skewed',
+          trace_id: `t${i}`,
+          span_id: `s${i}`,
+          msg: 'handled',
+        }),
+      );
+    }
+    const a = await folder.write('skew-spans.json', JSON.stringify(spans));
+    const b = await folder.write('skew-logs.jsonl', logs.join('\n'));
+    const { store, report } = await investigate([a, b]);
+    await store.close();
+    expect(report.clockSuspicions.map((c) => [c.service, c.kind])).toContainEqual([
+      'skewed',
+      'logs-vs-spans',
+    ]);
+    expect(report.clockSuspicions.find((c) => c.kind === 'logs-vs-spans')?.offsetMs).toBeCloseTo(
+      8 * 3_600_000,
+      -3,
+    );
+  });
+
+  it('fails clearly on a missing path or a bad --tz', async () => {
+    await expect(investigate(['/no/such/path'])).rejects.toSatisfy(
+      (e) => isForensicsError(e) && e.code === 'FL_FORENSICS_PATH_NOT_FOUND',
+    );
+    await expect(investigate([folder.dir], { tz: 'Nowhere/Else' })).rejects.toThrow(/--tz "Nowhere\/Else"/);
+  });
+});
