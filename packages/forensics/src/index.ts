@@ -37,6 +37,13 @@ export {
 } from './investigate.js';
 export { DEFAULT_SELECTOR, type PrometheusPullOptions, pullPrometheus } from './live/prometheus-source.js';
 export type { ClockSuspicion } from './quality/clock-offsets.js';
+export {
+  type ChartSeries,
+  type IncidentCharts,
+  type IncidentChartsOptions,
+  incidentCharts,
+} from './report/incident-charts.js';
+export { type InvestigationHtmlInput, investigationHtml } from './report/investigation-html.js';
 export type {
   EventRecord,
   LogCount,

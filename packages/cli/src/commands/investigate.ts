@@ -13,6 +13,7 @@ interface InvestigateCommandOptions {
   readonly step?: string;
   readonly json?: boolean;
   readonly around?: string;
+  readonly html?: string;
 }
 
 const USAGE_EXIT = 2;
@@ -40,7 +41,7 @@ function parseWhen(name: string, value: string, parseTime: (v: unknown) => numbe
 
 /**
  * `faultline investigate <paths…> [--ingest-only] [--store FILE] [--tz ZONE]
- * [--prometheus URL --from T --to T [--selector S]…] [--json]`: reads every file (folders
+ * [--prometheus URL --from T --to T [--selector S]…] [--json] [--html FILE]`: reads every file (folders
  * recursively) into the store and prints the data-quality report. Exit 0 whatever the data holds;
  * 2 for usage errors (missing path, bad option).
  */
@@ -67,6 +68,10 @@ export function registerInvestigateCommand(program: Command, io: CliIo): void {
     .option('--step <seconds>', 'resolution for --prometheus (default 1)')
     .option('--around <time>', 'analyse the incident around this time (ISO, epoch) instead of finding them')
     .option('--json', 'print the analysis and the data-quality report as JSON')
+    .option(
+      '--html <file>',
+      'also write a self-contained HTML report (charts, cascade, evidence) to this file',
+    )
     .action(async (paths: string[], options: InvestigateCommandOptions) => {
       const code = await runInvestigate(paths, options, io);
       if (code !== 0)
@@ -109,6 +114,8 @@ async function runInvestigate(
     } else if (options.from !== undefined || options.to !== undefined || options.selector !== undefined) {
       throw new UsageError('--from, --to and --selector go with --prometheus');
     }
+    if (options.html !== undefined && options.ingestOnly === true)
+      throw new UsageError('--html needs the analysis: drop --ingest-only');
     if (options.around !== undefined) {
       const zone = forensics.parseTimeZone(options.tz ?? 'UTC');
       aroundMs = parseWhen('--around', options.around, (v) => forensics.parseTime(v, zone));
@@ -146,6 +153,29 @@ async function runInvestigate(
     } else {
       io.out(forensics.formatIngestReport(report));
       io.out(`\n${forensics.formatAnalysis(analysis)}`);
+    }
+    if (options.html !== undefined) {
+      const { writeFile } = await import('node:fs/promises');
+      const { basename, resolve } = await import('node:path');
+      const charts = await forensics.incidentCharts(store, analysis);
+      const file = resolve(options.html);
+      const html = forensics.investigationHtml({
+        analysis,
+        dataQuality: report,
+        charts,
+        ...(paths.length === 0 ? {} : { title: paths.map((p) => basename(resolve(p))).join(', ') }),
+      });
+      try {
+        await writeFile(file, html);
+      } catch (e) {
+        io.err(
+          `faultline investigate: cannot write ${file}: ${e instanceof Error ? e.message : String(e)}\n`,
+        );
+        return 1;
+      }
+      // stdout holds the JSON with --json: the path goes to stderr then.
+      if (options.json === true) io.err(`HTML report: ${file}\n`);
+      else io.out(`HTML report: ${file}\n`);
     }
   } finally {
     await store.close();
