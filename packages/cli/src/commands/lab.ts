@@ -1,13 +1,7 @@
-import {
-  type LabModeChoice,
-  type LabProgress,
-  type LabSummary,
-  parseDbChoice,
-  runLab,
-  scenarios,
-} from '@faultline/lab';
+// the lab (pg, prom-client, PGlite…) and listr2 load only when `lab` runs: other commands start fast
+import type { LabModeChoice, LabProgress, LabSummary } from '@faultline/lab';
 import { type Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type DefaultRenderer, Listr, type ListrTaskWrapper, type SimpleRenderer } from 'listr2';
+import type { DefaultRenderer, Listr, ListrTaskWrapper, SimpleRenderer } from 'listr2';
 
 type Task = ListrTaskWrapper<unknown, typeof DefaultRenderer | typeof SimpleRenderer, typeof SimpleRenderer>;
 
@@ -55,7 +49,7 @@ export function comparisonTable(summary: LabSummary): string {
 }
 
 /** Progress as listr2 tasks: one per phase, the live figures as the task's output. */
-function progressTasks(modes: readonly string[], tty: boolean) {
+function progressTasks(ListrClass: typeof Listr, modes: readonly string[], tty: boolean) {
   const phases = ['database', ...modes, 'report'];
   const waits = new Map<
     string,
@@ -79,7 +73,7 @@ function progressTasks(modes: readonly string[], tty: boolean) {
     for (const p of phases.slice(0, phases.indexOf(phase))) waits.get(p)?.resolve();
     current = phase;
   };
-  const list = new Listr(
+  const list = new ListrClass(
     phases.map((p) => ({
       title: p === 'database' ? 'database' : p === 'report' ? 'summary and report' : `${p} run`,
       task: async (_: unknown, task: Task) => {
@@ -154,6 +148,7 @@ export function registerLabCommand(program: Command, io: CliIo): Command {
     .option('--keep', "keep every component's stdout/stderr in the run folder")
     .option('--list', 'list the scenarios and exit')
     .action(async (options: LabCommandOptions & { rps?: number }) => {
+      const { parseDbChoice, runLab, scenarios } = await import('@faultline/lab');
       if (options.list === true) {
         for (const s of scenarios)
           io.out(`${s.name.padEnd(20)} #${s.catalogue}  ${s.title}\n${' '.repeat(26)}${s.description}\n`);
@@ -162,7 +157,8 @@ export function registerLabCommand(program: Command, io: CliIo): Command {
       const db = parseDbChoice(options.db);
       const modes = options.mode === 'compare' ? ['baseline', 'hardened'] : [options.mode];
       const tty = process.stdout.isTTY === true;
-      const progress = progressTasks(modes, tty);
+      const { Listr } = await import('listr2');
+      const progress = progressTasks(Listr, modes, tty);
       const controller = new AbortController();
       let interrupts = 0;
       const onSignal = () => {

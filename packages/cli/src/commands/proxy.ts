@@ -60,11 +60,13 @@ export function registerProxyCommand(
         ...(options.logConnections === true ? { logger: (line: string) => io.err(`${line}\n`) } : {}),
       });
       try {
+        // listen for signals before saying we are up: whoever reads the line may signal at once
+        const stopped = waitForStop(server);
         const count = server.proxies.list().length;
         io.out(
           `faultline proxy: admin API on ${server.url} (${count} ${count === 1 ? 'proxy' : 'proxies'})\n`,
         );
-        await waitForStop(server);
+        await stopped;
       } finally {
         await server.close();
       }
