@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the whole suite with vitest and fails when nothing ran, or (in CI) when anything was
-// skipped: a suite that silently runs zero tests must never look green.
+// skipped: a suite that silently runs zero tests must never look green. Never `process.exit` in
+// here: the temporary report folder must be removed on every path.
 //
 // The lab's end-to-end tests run last and alone: they drive a real stack to overload on purpose,
 // and sharing two cores with the rest of the suite would measure the suite, not the stack.
@@ -30,7 +31,10 @@ try {
       ],
       { stdio: 'inherit' },
     );
-    if (run.status !== 0) process.exit(run.status ?? 1);
+    if (run.status !== 0) {
+      process.exitCode = run.status ?? 1;
+      break;
+    }
     const r = JSON.parse(readFileSync(report, 'utf8'));
     totals.total += r.numTotalTests;
     totals.passed += r.numPassedTests;
@@ -38,15 +42,23 @@ try {
     totals.skipped += r.numPendingTests + r.numTodoTests;
     if (r.numTotalTests === 0 || r.numPassedTests === 0) {
       console.error(`✗ no test ran in: vitest run ${phase.join(' ')}`);
-      process.exit(1);
+      process.exitCode = 1;
+      break;
     }
   }
+  if (process.exitCode) throw new Error('failed');
   console.log(
     `tests: ${totals.total} total, ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`,
   );
   if (process.env.CI && totals.skipped > 0) {
     console.error('✗ tests were skipped in CI: every test must run here');
-    process.exit(1);
+    process.exitCode = 1;
+  }
+} catch (e) {
+  // a failing phase has printed its reason and set the exit code; anything else is a failure too
+  if (!process.exitCode) {
+    console.error('✗', e);
+    process.exitCode = 1;
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
