@@ -133,6 +133,42 @@ describe('investigate: store, bulk path, clock offsets', () => {
     }
   });
 
+  it('the bulk path mines templates that first appear after the head, hex ids included', async () => {
+    // 21,000 lines of one template (the head mined before the load), then two templates the head
+    // never saw, one of them with 60,000 distinct hex session ids (too many keys for the digit mask)
+    const lines: string[] = [];
+    const line = (i: number, msg: string) =>
+      JSON.stringify({ time: 1700000000000 + i, service: 'api', level: 30, msg });
+    let i = 0;
+    for (; i < 21_000; i++) lines.push(line(i, `request ${i} took ${i % 97}ms`));
+    for (let k = 0; k < 60_000; k++, i++)
+      lines.push(
+        line(
+          i,
+          k % 2 === 0 ? `cache miss for key order:${k}` : `session ${(k * 2654435761).toString(16)}ab opened`,
+        ),
+      );
+    const path = await folder.write('late.jsonl', `${lines.join('\n')}\n`);
+    const slow = await investigate([path]);
+    const fast = await investigate([path], { bulkMinBytes: 0 });
+    try {
+      expect(fast.report.files[0]?.notes.join()).toContain('bulk path');
+      // the same partition of the rows into templates: label each template by its first row
+      const q = `SELECT t_ms, min(t_ms) OVER (PARTITION BY template_id) AS first FROM logs ORDER BY t_ms`;
+      const [a, b] = [await fast.store.query(q), await slow.store.query(q)];
+      expect(a).toHaveLength(81_000);
+      expect(a).toEqual(b);
+      const n = await fast.store.query(
+        `SELECT count(DISTINCT template_id)::INTEGER AS n, count(*) FILTER (WHERE template_id IS NULL
+           OR starts_with(template_id, chr(1)))::INTEGER AS unmined FROM logs`,
+      );
+      expect(n[0]).toEqual({ n: 3, unmined: 0 });
+    } finally {
+      await slow.store.close();
+      await fast.store.close();
+    }
+  });
+
   it('flags a service whose logs sit far from their spans', async () => {
     const spans = {
       resourceSpans: [

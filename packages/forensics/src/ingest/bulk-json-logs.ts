@@ -17,8 +17,18 @@ const REQUEST = ['request_id', 'requestId', 'req_id', 'reqId'];
 const TRACE = ['trace_id', 'traceId', 'traceID'];
 const SPAN = ['span_id', 'spanId', 'spanID'];
 const SAMPLE_LINES = 1000;
-/** Distinct masked messages beyond which the cheap digit mask gives way to a regex mask. */
-const MAX_CHEAP_KEYS = 50_000;
+/** Lines of the file's head whose messages are mined before the load. */
+const MINED_HEAD_LINES = 20_000;
+const HEAD_BYTES = 4 * 1024 * 1024;
+/** Grouping keys: runs of digits masked; with ids in the messages, long hex runs too. */
+const DIGITS = '[0-9]+';
+const DIGITS_AND_HEX = '[0-9a-fA-F]{8,}|[0-9]+';
+/** Share of distinct digit-masked messages in the head beyond which hex runs are masked too. */
+const MAX_DISTINCT_SHARE = 0.2;
+/** Prefix of the grouping key kept in `template_id` for a message the head did not cover. */
+const UNMINED = '\u0001';
+/** Distinct uncovered keys beyond which hex runs are masked too before grouping. */
+const MAX_UNCOVERED_KEYS = 50_000;
 
 function sqlString(s: string): string {
   return `'${s.replace(/'/g, "''")}'`;
@@ -30,6 +40,8 @@ function ident(s: string): string {
 
 interface Shape {
   readonly time: string;
+  /** Messages of the head's lines, in order (for mining before the load). */
+  readonly messages: readonly string[];
   /** When every sampled time is a JSON number of one unit: the factor to epoch ms. */
   readonly timeFactor: number | undefined;
   readonly keys: readonly string[];
@@ -44,7 +56,8 @@ function sampleShape(head: Buffer): Shape | undefined {
   let time: string | undefined;
   let n = 0;
   const factors = new Set<number>();
-  for (const line of lines.slice(0, SAMPLE_LINES)) {
+  const parsed: Record<string, unknown>[] = [];
+  for (const line of lines.slice(0, MINED_HEAD_LINES)) {
     if (line.trim() === '') continue;
     let obj: unknown;
     try {
@@ -53,6 +66,8 @@ function sampleShape(head: Buffer): Shape | undefined {
       continue;
     }
     if (!isObject(obj)) continue;
+    parsed.push(obj);
+    if (parsed.length > SAMPLE_LINES) continue; // the shape comes from the first lines
     n++;
     for (const k of Object.keys(obj)) keys.add(k);
     const t = TIME_KEYS.find((k) => obj[k] !== undefined && obj[k] !== null);
@@ -69,7 +84,13 @@ function sampleShape(head: Buffer): Shape | undefined {
   if (n === 0 || time === undefined) return undefined;
   const [factor] = factors;
   const timeFactor = factors.size === 1 && factor !== 0 ? factor : undefined;
-  return { time, timeFactor, keys: [...keys], pick: (c) => c.find((k) => keys.has(k)) };
+  const pick = (c: readonly string[]) => c.find((k) => keys.has(k));
+  const messageKey = pick(MESSAGE_KEYS);
+  const messages = parsed.map((obj) => {
+    const v = messageKey === undefined ? undefined : obj[messageKey];
+    return v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+  });
+  return { time, timeFactor, messages, keys: [...keys], pick };
 }
 
 const EPOCH_MS = (col: string) => `CASE
@@ -108,7 +129,7 @@ export async function bulkLoadJsonLogs(
   options: { zone: TimeZone },
 ): Promise<boolean> {
   if (options.zone.name !== 'UTC') return false; // zone-less ISO strings: the JS path applies --tz
-  const { head } = await readHead(path, 1024 * 1024);
+  const { head } = await readHead(path, HEAD_BYTES);
   const shape = sampleShape(head);
   if (shape === undefined) return false;
 
@@ -173,16 +194,41 @@ async function load(
     extra.length === 0
       ? 'NULL'
       : `json_object(${extra.map((k) => `${sqlString(k)}, ${ident(k)}`).join(', ')})::VARCHAR`;
-  const mask = (text: string) => `translate(${text}, '0123456789', '0000000000')`;
-  // One pass: DuckDB parses every line straight into the logs table. template_id holds the
-  // digit-masked message for now; it becomes the mined template id below.
+  // Templates of the head's messages are mined first, so that the load itself gives most rows their
+  // template id (a hash join on the masked message); a row the head did not cover keeps its
+  // grouping key, marked, and is mined after the load. No pass rewrites every row.
+  const mine = await store.bulkMiner();
+  const headKeys = new Map<string, string>();
+  let pattern = DIGITS;
+  for (const candidate of [DIGITS, DIGITS_AND_HEX]) {
+    pattern = candidate;
+    const re = new RegExp(candidate, 'g');
+    headKeys.clear();
+    for (const m of shape.messages) {
+      const key = m.replace(re, '0');
+      if (!headKeys.has(key)) headKeys.set(key, m);
+    }
+    if (headKeys.size <= Math.max(100, shape.messages.length * MAX_DISTINCT_SHARE)) break;
+  }
+  const maskSql = (text: string, p: string) => `regexp_replace(${text}, ${sqlString(p)}, '0', 'g')`;
+  await db.run('CREATE OR REPLACE TEMP TABLE bulk_map(mkey VARCHAR, template_id VARCHAR)');
+  await appendPairs(
+    db,
+    'bulk_map',
+    [...headKeys].map(([key, rep]) => [key, mine(rep)]),
+  );
+  phase('head');
   let rejected = 0;
   try {
     await db.run(`INSERT INTO logs
-      SELECT ${timeSql(col('t'), shape.timeFactor)}, ${col('svc')}, ${col('inst')},
-        ${known.has('lvl') ? LEVEL_SQL(col('lvl')) : 'NULL'}, ${msg}, ${mask(msg)}, ${col('req')}, ${col('tr')},
-        ${col('sp')}, ${attrs}, ${fileId}, NULL
-      FROM ${reader([...known.values()], extra)}`);
+      SELECT r.t, r.svc, r.inst, r.lvl, r.msg, coalesce(m.template_id, ${sqlString(UNMINED)} || r.mkey), r.req,
+        r.tr, r.sp, r.attrs, ${fileId}, NULL
+      FROM (SELECT ${timeSql(col('t'), shape.timeFactor)} AS t, ${col('svc')} AS svc, ${col('inst')} AS inst,
+              ${known.has('lvl') ? LEVEL_SQL(col('lvl')) : 'NULL'} AS lvl, ${msg} AS msg,
+              ${maskSql(msg, pattern)} AS mkey, ${col('req')} AS req, ${col('tr')} AS tr, ${col('sp')} AS sp,
+              ${attrs} AS attrs
+            FROM ${reader([...known.values()], extra)}) r
+      LEFT JOIN bulk_map m ON r.mkey = m.mkey`);
     phase('read');
     const removed = await db.run(`DELETE FROM logs WHERE file_id = ${fileId} AND t_ms IS NULL`);
     rejected = Number(removed.rowsChanged);
@@ -194,36 +240,8 @@ async function load(
     return false;
   }
   try {
-    const keysSql = `CREATE OR REPLACE TEMP TABLE bulk_keys AS
-      SELECT template_id AS mkey, any_value(message) AS rep FROM logs WHERE file_id = ${fileId} GROUP BY 1`;
-    await db.run(keysSql);
-    const distinct = await store.query('SELECT count(*)::DOUBLE AS n FROM bulk_keys');
-    if (Number(distinct[0]?.n ?? 0) > MAX_CHEAP_KEYS) {
-      // ids and hex in the messages: mask them too before grouping
-      await db.run(`UPDATE logs SET template_id = regexp_replace(message, '[0-9a-fA-F]{8,}|[0-9]+', '0', 'g')
-        WHERE file_id = ${fileId}`);
-      await db.run(keysSql);
-    }
-    phase('group');
-    const mine = await store.bulkMiner();
-    await db.run('CREATE OR REPLACE TEMP TABLE bulk_templates(mkey VARCHAR, template_id VARCHAR)');
-    const reps = await db.stream('SELECT mkey, rep FROM bulk_keys');
-    const appender = await db.createAppender('bulk_templates', 'main', 'temp');
-    for (;;) {
-      const chunk = await reps.fetchChunk();
-      if (chunk === null || chunk.rowCount === 0) break;
-      for (const [mkey, rep] of chunk.getRows()) {
-        appender.appendVarchar(String(mkey));
-        appender.appendVarchar(mine(String(rep)));
-        appender.endRow();
-      }
-    }
-    appender.flushSync();
-    appender.closeSync();
+    await mineUncovered(store, fileId, mine);
     phase('mine');
-    await db.run(`UPDATE logs SET template_id = k.template_id FROM bulk_templates k
-      WHERE logs.file_id = ${fileId} AND logs.template_id = k.mkey`);
-    phase('assign');
     const stats = await store.query(`SELECT count(*)::DOUBLE AS ok, min(t_ms) AS lo, max(t_ms) AS hi
       FROM logs WHERE file_id = ${fileId}`);
     const row = stats[0] ?? {};
@@ -243,9 +261,55 @@ async function load(
     report.bytes = (await stat(source)).size;
     return true;
   } finally {
+    await db.run('DROP TABLE IF EXISTS bulk_map');
     await db.run('DROP TABLE IF EXISTS bulk_keys');
     await db.run('DROP TABLE IF EXISTS bulk_templates');
   }
+}
+
+type Connection = TelemetryStore['connection'];
+
+async function appendPairs(db: Connection, table: string, pairs: Iterable<readonly [string, string]>) {
+  const appender = await db.createAppender(table, 'main', 'temp');
+  for (const [a, b] of pairs) {
+    appender.appendVarchar(a);
+    appender.appendVarchar(b);
+    appender.endRow();
+  }
+  appender.flushSync();
+  appender.closeSync();
+}
+
+/**
+ * Mines the rows of `fileId` the head's templates did not cover (their `template_id` still holds
+ * the marked grouping key): one representative per key, then only those rows are rewritten. When
+ * the keys are too many (ids the digit mask left in), hex runs are masked too before grouping.
+ */
+async function mineUncovered(store: TelemetryStore, fileId: number, mine: (message: string) => string) {
+  const db = store.connection;
+  const uncovered = `file_id = ${fileId} AND starts_with(template_id, ${sqlString(UNMINED)})`;
+  const keysSql = `CREATE OR REPLACE TEMP TABLE bulk_keys AS
+    SELECT template_id AS mkey, any_value(message) AS rep FROM logs WHERE ${uncovered} GROUP BY 1`;
+  await db.run(keysSql);
+  const distinct = await store.query('SELECT count(*)::DOUBLE AS n FROM bulk_keys');
+  const n = Number(distinct[0]?.n ?? 0);
+  if (n === 0) return;
+  if (n > MAX_UNCOVERED_KEYS) {
+    await db.run(`UPDATE logs SET template_id = ${sqlString(UNMINED)} ||
+        regexp_replace(message, ${sqlString(DIGITS_AND_HEX)}, '0', 'g') WHERE ${uncovered}`);
+    await db.run(keysSql);
+  }
+  await db.run('CREATE OR REPLACE TEMP TABLE bulk_templates(mkey VARCHAR, template_id VARCHAR)');
+  const pairs: [string, string][] = [];
+  const reps = await db.stream('SELECT mkey, rep FROM bulk_keys');
+  for (;;) {
+    const chunk = await reps.fetchChunk();
+    if (chunk === null || chunk.rowCount === 0) break;
+    for (const [mkey, rep] of chunk.getRows()) pairs.push([String(mkey), mine(String(rep))]);
+  }
+  await appendPairs(db, 'bulk_templates', pairs);
+  await db.run(`UPDATE logs SET template_id = k.template_id FROM bulk_templates k
+    WHERE logs.file_id = ${fileId} AND logs.template_id = k.mkey`);
 }
 
 /**
