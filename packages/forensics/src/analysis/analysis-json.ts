@@ -1,7 +1,8 @@
 /**
  * The `--json` output of `faultline investigate`: a documented, stable schema (`schema` names its
- * version; fields are only ever added). Times are ISO-8601 UTC strings with their epoch ms beside
- * them; numbers are rounded so that outputs diff cleanly.
+ * version; fields are only ever added; docs/investigate.md documents every field). Times are
+ * ISO-8601 UTC strings with their epoch ms beside them; numbers are rounded so that outputs diff
+ * cleanly.
  *
  * ```
  * { schema: "faultline.analysis/1",
@@ -10,7 +11,8 @@
  *                            evidence: [{ signal, source, kind, onset, direction, z, before, after }],
  *                            logs: [{ time, level, message, traceId }], traces: [traceId] }],   // best first
  *                 timeline: [{ time, service, text }],
- *                 dependencies: [{ caller, callee, count }], dependencySource }],
+ *                 dependencies: [{ caller, callee, count, lagMs? }],   // lagMs: inferred edges only
+ *                 dependencySource: 'traces' | 'co-occurrence' | 'none' }],
  *   signals: { metric, span, log }, stepMs: { metric, event }, durationMs }
  * ```
  */

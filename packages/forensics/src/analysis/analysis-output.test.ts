@@ -97,4 +97,25 @@ describe('analysis outputs', () => {
   it('says so when there is no incident', () => {
     expect(formatAnalysis({ ...analysis, incidents: [] })).toMatch(/No incident found/);
   });
+
+  it('spells out a cascade inferred without traces, and says it was inferred', () => {
+    const first = analysis.incidents[0];
+    if (first === undefined) throw new Error('fixture has an incident');
+    const inferred: Analysis = {
+      ...analysis,
+      incidents: [
+        {
+          ...first,
+          dependencies: [{ caller: 'api', callee: 'db', count: 4, lagMs: 10_000 }],
+          dependencySource: 'co-occurrence',
+        },
+      ],
+    };
+    const text = formatAnalysis(inferred);
+    expect(text).toContain('inferred from the order in which services moved');
+    expect(text).toContain('api moved after db (4 pairs of onsets, 10 s later)');
+    expect(analysisToJson(inferred)).toMatchObject({
+      incidents: [{ dependencySource: 'co-occurrence', dependencies: [{ caller: 'api', lagMs: 10_000 }] }],
+    });
+  });
 });

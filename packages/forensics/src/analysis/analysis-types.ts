@@ -32,7 +32,7 @@ export interface LogEvidence {
 /** A root-cause candidate. */
 export interface Cause {
   readonly service: string;
-  /** The instance whose signals moved most, when the data has instances. */
+  /** The instance whose own strong evidence moved first (its peers follow), when the data has instances. */
   readonly instance: string | null;
   /** Relative score, ≥ 0; the best cause of an incident has the highest. */
   readonly score: number;
@@ -58,19 +58,25 @@ export interface TimelineEntry {
 
 export interface Incident {
   readonly window: { readonly fromMs: number; readonly toMs: number };
-  /** The earliest departure of a health signal. */
+  /** When the incident began: the first strong departure of its densest bunch of departures. */
   readonly onsetMs: number;
   /** Sum of the evidence behind the incident; incidents are ordered by it. */
   readonly severity: number;
   readonly causes: readonly Cause[];
   readonly timeline: readonly TimelineEntry[];
-  /** Caller → callee edges seen in the incident (traces) or inferred from co-occurrence. */
+  /**
+   * Caller → callee edges: calls seen in traces (`count` = calls), or, without traces, inferred
+   * from the order in which services moved (`count` = agreeing pairs of onsets, `lagMs` = median
+   * delay from the callee's onsets to the caller's).
+   */
   readonly dependencies: ReadonlyArray<{
     readonly caller: string;
     readonly callee: string;
     readonly count: number;
+    readonly lagMs?: number;
   }>;
-  readonly dependencySource: 'traces' | 'none';
+  /** Where the edges come from: observed calls, inferred timing, or nothing to go on. */
+  readonly dependencySource: 'traces' | 'co-occurrence' | 'none';
 }
 
 export interface Analysis {

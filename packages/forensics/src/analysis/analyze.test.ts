@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { investigate } from '../investigate.js';
 import { tempFolder } from '../test-support/memory-sink.js';
-import { analyze } from './analyze.js';
+import type { SignalOnset } from './analysis-types.js';
+import { analyze, leadInstance } from './analyze.js';
 import { writeJoinedMetricsIncident, writeSlowDatabaseIncident } from './synthetic-incident.fixtures.js';
 
 const NEZHA_CPU = new URL('../../../../../shared/data/nezha-trainticket-dev/2023-01-29_24', import.meta.url)
@@ -85,4 +86,41 @@ describe('analyze on a real incident (Nezha Train-Ticket, CPU contention)', () =
     },
     30_000,
   );
+});
+
+describe('leadInstance', () => {
+  const T = 1_700_000_000_000;
+  const ev = (instance: string | null, atS: number, z = 1000): SignalOnset => ({
+    signalId: `pool ${instance} ${atS}`,
+    service: 'app',
+    instance,
+    source: 'metric',
+    kind: 'saturation',
+    name: 'db_pool_waiting',
+    onsetMs: T + atS * 1000,
+    direction: 'up',
+    z,
+    before: 0,
+    after: 10,
+    stepMs: 1000,
+  });
+
+  it('names the instance whose strong evidence moved first, not the one that ended up furthest out', () => {
+    // app-1 started it; its peers were dragged in seconds later and moved more.
+    const evidence = [
+      ev('app-1', 1, 240),
+      ev('app-1', 1),
+      ev('app-2', 1),
+      ev('app-2', 8),
+      ev('app-2', 9),
+      ev('app-3', 1),
+      ev('app-3', 9),
+    ];
+    expect(leadInstance(evidence)).toBe('app-1');
+  });
+
+  it('breaks a tie on timing by the amount of evidence, and is null without instances', () => {
+    expect(leadInstance([ev('a', 5, 20), ev('b', 5, 20), ev('b', 5, 30)])).toBe('b');
+    expect(leadInstance([ev(null, 1)])).toBeNull();
+  });
 });

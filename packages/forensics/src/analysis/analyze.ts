@@ -6,6 +6,7 @@
 import type { TelemetryStore } from '../store/telemetry-store.js';
 import type { Analysis, Cause, Incident, LogEvidence, SignalOnset, TimelineEntry } from './analysis-types.js';
 import { rankServices } from './cause-ranking.js';
+import { cooccurrenceEdges } from './cooccurrence-graph.js';
 import { eventStepMs } from './event-step.js';
 import { findIncidents } from './incident-windows.js';
 import { logSignals } from './log-signals.js';
@@ -95,6 +96,72 @@ function describe(o: SignalOnset): string {
 }
 
 /**
+ * The signals an analysis was computed from, kept beside it (and dropped with it) so that the
+ * report's charts cut them out instead of computing them all again.
+ */
+const SIGNALS = new WeakMap<Analysis, readonly Signal[]>();
+
+/** The signals behind an analysis made in this process, if any. */
+export function signalsOf(analysis: Analysis): readonly Signal[] | undefined {
+  return SIGNALS.get(analysis);
+}
+
+/**
+ * The instance a cause points at: the one whose own strong evidence moved first (a fault in one
+ * instance spreads to its peers through the load balancer and the shared database, so all of them
+ * end up far out; the one that started it left its baseline before they did); on a tie, the one
+ * with the most evidence. Null when no evidence names an instance.
+ */
+export function leadInstance(evidence: readonly SignalOnset[]): string | null {
+  const per = new Map<string, SignalOnset[]>();
+  for (const e of evidence) {
+    if (e.instance === null) continue;
+    const list = per.get(e.instance);
+    if (list === undefined) per.set(e.instance, [e]);
+    else list.push(e);
+  }
+  let best: { instance: string; at: number; weight: number } | undefined;
+  for (const [instance, list] of per) {
+    const strong = list.filter((e) => e.z >= 8);
+    const times = (strong.length > 0 ? strong : list).map((e) => e.onsetMs).sort((a, b) => a - b);
+    const mid = times.length >> 1;
+    const at =
+      times.length % 2 === 1
+        ? (times[mid] as number)
+        : ((times[mid - 1] as number) + (times[mid] as number)) / 2;
+    const weight = list.reduce((sum, e) => sum + Math.log1p(e.z), 0);
+    if (best === undefined || at < best.at || (at === best.at && weight > best.weight))
+      best = { instance, at, weight };
+  }
+  return best?.instance ?? null;
+}
+
+/**
+ * A pre-aggregated latency quantile of a service whose spans we hold is a second, coarser view of
+ * what its spans measure directly (each request, at event resolution, with its count known): it
+ * still counts as evidence, but not as a user-visible health signal that defines an incident.
+ */
+function secondaryWhereTraced(s: Signal, traced: ReadonlySet<string>): Signal {
+  return s.kind === 'latency' && s.health && traced.has(s.service) ? { ...s, health: false } : s;
+}
+
+/** The incident's dependency graph: from traces, else inferred from the order of onsets. */
+function cascadeGraph(
+  deps: ReadonlyArray<{ caller: string; callee: string; count: number }>,
+  onsets: readonly SignalOnset[],
+): Pick<Incident, 'dependencies' | 'dependencySource'> {
+  if (deps.length > 0)
+    return {
+      dependencies: deps.map((d) => ({ caller: d.caller, callee: d.callee, count: d.count })),
+      dependencySource: 'traces',
+    };
+  const inferred = cooccurrenceEdges(onsets);
+  return inferred.length > 0
+    ? { dependencies: inferred, dependencySource: 'co-occurrence' }
+    : { dependencies: [], dependencySource: 'none' };
+}
+
+/**
  * Finds the incidents in a store and ranks their root causes.
  * @example const { incidents } = await analyze(store); incidents[0]?.causes[0]?.service
  */
@@ -102,7 +169,8 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
   const started = performance.now();
   const metrics = await metricSignals(store);
   const events = await eventSignals(store);
-  const signals = [...metrics.signals, ...events.signals];
+  const traced = new Set(events.signals.filter((s) => s.source === 'span').map((s) => s.service));
+  const signals = [...metrics.signals.map((s) => secondaryWhereTraced(s, traced)), ...events.signals];
   const windows = findIncidents(signals, {
     ...(options.aroundMs === undefined ? {} : { aroundMs: options.aroundMs }),
     max: options.maxIncidents ?? 5,
@@ -116,14 +184,11 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
       if (o !== undefined && o.z >= 3) onsets.push(o);
     }
     const deps = await store.queries.spanEdges({ fromMs: w.fromMs - 10 * 60_000, toMs: w.toMs });
-    const ranked = rankServices(onsets, deps);
+    const ranked = rankServices(onsets, deps, { traced });
     const inWindow = allEvents.filter((e) => e.timeMs >= w.fromMs - 60_000 && e.timeMs < w.toMs);
     const causes: Cause[] = [];
     for (const r of ranked.slice(0, options.maxCauses ?? 10)) {
-      const instances = new Map<string, number>();
-      for (const e of r.evidence)
-        if (e.instance !== null) instances.set(e.instance, (instances.get(e.instance) ?? 0) + e.z);
-      const instance = [...instances.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? null;
+      const instance = leadInstance(r.evidence);
       const templates = r.evidence.flatMap((e) =>
         e.kind === 'log-template' && e.signalId.includes(' template ')
           ? [e.signalId.split(' template ').pop() ?? '']
@@ -169,15 +234,16 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
       severity: Math.round(w.severity * 1000) / 1000,
       causes,
       timeline,
-      dependencies: deps.map((d) => ({ caller: d.caller, callee: d.callee, count: d.count })),
-      dependencySource: deps.length > 0 ? 'traces' : 'none',
+      ...cascadeGraph(deps, onsets),
     });
   }
   const count = (src: string) => signals.filter((s) => s.source === src).length;
-  return {
+  const analysis: Analysis = {
     incidents,
     signals: { metric: count('metric'), span: count('span'), log: count('log') },
     stepMs: { metric: Number.isFinite(metrics.stepMs) ? metrics.stepMs : null, event: events.stepMs },
     durationMs: Math.round(performance.now() - started),
   };
+  SIGNALS.set(analysis, signals);
+  return analysis;
 }

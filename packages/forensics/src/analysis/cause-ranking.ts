@@ -34,9 +34,26 @@ function isFailure(o: SignalOnset): boolean {
   );
 }
 
+/**
+ * A template that appears or surges at error level is the fault speaking (the exception it
+ * throws); one at info level mostly says the mix of work changed (more cancellations, a batch):
+ * worth seeing, weak as blame.
+ */
+function templateWeight(name: string): number {
+  if (/^(error|fatal) /.test(name)) return 1;
+  if (/^warn /.test(name)) return 0.8;
+  return 0.45;
+}
+
 /** Evidence of one signal: grows with the log of its shift beyond 3 σ. */
-export function evidenceWeight(o: SignalOnset): number {
-  let w = KIND_WEIGHT[o.kind];
+export function evidenceWeight(o: SignalOnset, traced?: ReadonlySet<string>): number {
+  let w = o.kind === 'log-template' ? templateWeight(o.name) : KIND_WEIGHT[o.kind];
+  // A pre-aggregated latency quantile (a pod's p99 per minute, over an unknown and often tiny
+  // number of requests) says less than the spans of the same service, when we have them.
+  if (o.source === 'metric' && o.kind === 'latency' && traced?.has(o.service) === true) w *= 0.5;
+  // Client-side latency (a pod's outgoing calls, `http.client.duration`) measures the services
+  // it calls more than the pod itself.
+  if (o.source === 'metric' && o.kind === 'latency' && /client/i.test(o.name)) w *= 0.5;
   // Host-level metrics (node CPU) are shared with neighbours: weak evidence about one service.
   if (/^node/i.test(o.name)) w *= 0.3;
   // Calls into a service measured at the edge speak for the callee, but less than its own spans.
@@ -58,6 +75,7 @@ export interface RankedService {
 function families(
   evidence: readonly SignalOnset[],
   propagating: boolean,
+  traced: ReadonlySet<string> | undefined,
   only?: (o: SignalOnset) => boolean,
 ): number {
   const best = new Map<string, number[]>();
@@ -69,7 +87,7 @@ function families(
       list = [];
       best.set(key, list);
     }
-    list.push(evidenceWeight(o));
+    list.push(evidenceWeight(o, traced));
   }
   // The best of each family counts fully; more of the same (several callers seeing one callee
   // slow) adds a little, so one symptom repeated does not outweigh different symptoms.
@@ -83,6 +101,60 @@ function families(
   return sum;
 }
 
+export interface RankOptions {
+  /** A callee explains a caller when it moved no later than this after the caller; default 60 s. */
+  readonly toleranceMs?: number;
+  /** Services whose spans we hold: their pre-aggregated latency quantiles weigh less. */
+  readonly traced?: ReadonlySet<string>;
+}
+
+const isGap = (o: SignalOnset) => o.name.startsWith('wait around calls');
+
+/**
+ * How much latency a service added, in ms, as its spans measure it (its entry latency, or its
+ * callers' calls to it; time waiting around calls to it): the largest rise among that evidence,
+ * NaN without span latency evidence.
+ */
+function addedLatencyMs(evidence: readonly SignalOnset[]): number {
+  let ms = Number.NaN;
+  for (const e of evidence)
+    if (e.source === 'span' && e.direction === 'up' && (e.kind === 'latency' || isGap(e))) {
+      const d = e.after - e.before;
+      if (Number.isFinite(d) && !(d <= ms)) ms = d;
+    }
+  return ms;
+}
+
+/**
+ * Delay on the path between a caller and a callee (the caller waited longer than the callee
+ * worked) can sit at either end: a slow network on the callee's host delays its callers, one on
+ * the caller's host delays its calls out. The end shared by more of the delayed paths is the
+ * likelier place, as in network tomography: a gap is filed under its caller when the caller
+ * lies on more delayed paths than the callee, else under the callee.
+ */
+export function fileGapsAtCommonEndpoint(onsets: readonly SignalOnset[]): SignalOnset[] {
+  const edges = new Map<string, Set<string>>();
+  const touch = (service: string, edge: string) => {
+    let set = edges.get(service);
+    if (set === undefined) {
+      set = new Set();
+      edges.set(service, set);
+    }
+    set.add(edge);
+  };
+  for (const o of onsets)
+    if (isGap(o) && o.caller !== undefined && o.z >= 5) {
+      touch(o.caller, `${o.caller}→${o.service}`);
+      touch(o.service, `${o.caller}→${o.service}`);
+    }
+  const paths = (service: string) => edges.get(service)?.size ?? 0;
+  return onsets.map((o) =>
+    isGap(o) && o.caller !== undefined && paths(o.caller) > paths(o.service)
+      ? { ...o, service: o.caller }
+      : o,
+  );
+}
+
 /**
  * Services ranked as root-cause candidates, best first.
  * @example rankServices(onsets, [{ caller: 'api', callee: 'db', count: 10 }])[0]?.service
@@ -90,10 +162,12 @@ function families(
 export function rankServices(
   onsets: readonly SignalOnset[],
   dependencies: ReadonlyArray<{ readonly caller: string; readonly callee: string }>,
-  toleranceMs = 60_000,
+  options: RankOptions = {},
 ): RankedService[] {
+  const toleranceMs = options.toleranceMs ?? 60_000;
+  const traced = options.traced;
   const byService = new Map<string, SignalOnset[]>();
-  for (const o of onsets) {
+  for (const o of fileGapsAtCommonEndpoint(onsets)) {
     if (o.z < 3) continue;
     let list = byService.get(o.service);
     if (list === undefined) {
@@ -109,7 +183,7 @@ export function rankServices(
   const gapFrom = new Map<string, number>();
   for (const [service, list] of byService) {
     const kept = list.filter((o) => {
-      if (!o.name.startsWith('wait around calls') || o.caller === undefined) return true;
+      if (!isGap(o) || o.caller === undefined || o.caller === service) return true;
       const ok = (leafZ.get(o.caller) ?? 0) < 0.3 * o.z;
       if (ok) gapFrom.set(o.caller, Math.max(gapFrom.get(o.caller) ?? 0, o.z));
       return ok;
@@ -140,24 +214,26 @@ export function rankServices(
       failing: number;
       failingOwn: number;
       onsetMs: number;
+      slowMs: number;
       evidence: SignalOnset[];
     }
   >();
   for (const [service, evidence] of byService) {
-    evidence.sort((a, b) => evidenceWeight(b) - evidenceWeight(a));
+    evidence.sort((a, b) => evidenceWeight(b, traced) - evidenceWeight(a, traced));
     // The service's onset: when its strong evidence moved (a weak coarse metric that barely
     // crossed its threshold two minutes early says little about when the service changed).
     const maxZ = Math.max(...evidence.map((e) => e.z));
     const strong = evidence.filter((e) => e.z >= Math.max(5, 0.5 * maxZ));
     const onsetMs = Math.min(...(strong.length > 0 ? strong : evidence).map((e) => e.onsetMs));
     raw.set(service, {
-      intrinsic: families(evidence, false),
-      propagated: families(evidence, true),
+      intrinsic: families(evidence, false, traced),
+      propagated: families(evidence, true, traced),
       // Failures propagate as failures: a caller's errors are explained by a callee that fails,
       // not by one that is merely slow (and the other way round).
-      failing: families(evidence, true, isFailure),
-      failingOwn: families(evidence, false, isFailure),
+      failing: families(evidence, true, traced, isFailure),
+      failingOwn: families(evidence, false, traced, isFailure),
       onsetMs,
+      slowMs: addedLatencyMs(evidence),
       evidence,
     });
   }
@@ -181,7 +257,11 @@ export function rankServices(
       const rc = raw.get(c);
       if (rc === undefined || rc.onsetMs > r.onsetMs + toleranceMs) continue;
       const fail = rc.failing + rc.failingOwn;
-      const slow = rc.intrinsic + rc.propagated - fail;
+      // A callee explains a caller's slowness only as far as its own added latency reaches: 5 ms
+      // more in a callee does not account for 150 ms more in its caller.
+      const share =
+        r.slowMs > 0 && Number.isFinite(rc.slowMs) ? Math.min(1, Math.max(0, rc.slowMs) / r.slowMs) : 1;
+      const slow = (rc.intrinsic + rc.propagated - fail) * share;
       explainedFail = Math.max(explainedFail, fail);
       explainedSlow = Math.max(explainedSlow, slow);
       if (fail + slow > best) {
@@ -195,7 +275,13 @@ export function rankServices(
       Math.max(0, ownFail - 0.8 * explainedFail) + Math.max(0, ownSlow - 0.8 * explainedSlow);
     // Independent kinds of evidence (metrics, spans, logs) agreeing make a cause more credible
     // than one source shouting: a pre-aggregated latency quantile can spike on three requests.
-    const sources = new Set(r.evidence.filter((e) => e.z >= 5).map((e) => e.source)).size;
+    // Only evidence that still stands counts: a symptom a callee explained does not corroborate.
+    const keptFail = ownFail - 0.8 * explainedFail > 0.25 * ownFail;
+    const keptSlow = ownSlow - 0.8 * explainedSlow > 0.25 * ownSlow;
+    const standing = r.evidence.filter(
+      (e) => e.z >= 5 && (!PROPAGATING.has(e.kind) || (isFailure(e) ? keptFail : keptSlow)),
+    );
+    const sources = new Set(standing.map((e) => e.source)).size;
     const score = (r.intrinsic + propagated) * (1 + 0.25 * Math.max(0, sources - 1));
     out.push({
       service,

@@ -77,4 +77,37 @@ describe('detectChangePoint', () => {
       }),
     );
   });
+
+  it('event counts: finds a burst in sparse counts (most buckets empty) at its first bucket', () => {
+    // One error every 20 buckets, then a burst: 2–3 a bucket, with empty buckets between.
+    const xs = Array.from({ length: 120 }, (_, i) =>
+      i < 80 ? (i % 20 === 0 ? 1 : 0) : ([3, 0, 2, 0, 3][i % 5] ?? 0),
+    );
+    const cp = detectChangePoint(xs, {
+      direction: 'up',
+      countData: true,
+      minSegment: 5,
+      horizon: 5,
+      threshold: 5,
+    });
+    expect(cp?.index).toBe(80);
+    expect(cp?.direction).toBe('up');
+  });
+
+  it('event counts: ordinary Poisson noise is no onset', () => {
+    let a = 11;
+    const xs = Array.from({ length: 200 }, () => {
+      a = (a * 1103515245 + 12345) % 2147483648;
+      return a / 2147483648 < 0.3 ? 1 : 0;
+    });
+    expect(
+      detectChangePoint(xs, { direction: 'up', countData: true, minSegment: 5, threshold: 5 }),
+    ).toBeUndefined();
+  });
+
+  it('a resolution floor (minScale) keeps a tiny shift on a flat baseline from reading as huge', () => {
+    const xs = [...Array(30).fill(4), ...Array(30).fill(9)];
+    expect(detectChangePoint(xs, { direction: 'up' })?.score).toBeGreaterThan(50);
+    expect(detectChangePoint(xs, { direction: 'up', minScale: 1 })?.score).toBeCloseTo(5, 5);
+  });
 });

@@ -24,6 +24,8 @@ export interface ChangePointOptions {
   readonly to?: number;
   /** Event counts: the baseline's σ is at least √median (Poisson). */
   readonly countData?: boolean;
+  /** The measurement's resolution: the baseline's σ is at least this. */
+  readonly minScale?: number;
 }
 
 export interface ChangePoint {
@@ -73,8 +75,35 @@ export function detectChangePoint(
   // Long series: test every `stride`-th split, then refine around the best.
   const stride = Math.max(1, Math.floor((hi - lo) / 400));
   let best: ChangePoint | undefined;
+  // Event counts are sparse (most buckets hold none): a median says nothing about them. Compare
+  // the events after a split with what the baseline's rate predicts (a Poisson test), as the
+  // window scoring does.
+  const sums = new Float64Array(n + 1);
+  const finite = new Float64Array(n + 1);
+  if (options.countData === true)
+    for (let i = 0; i < n; i++) {
+      const v = values[i] as number;
+      sums[i + 1] = (sums[i] as number) + (Number.isFinite(v) ? v : 0);
+      finite[i + 1] = (finite[i] as number) + (Number.isFinite(v) ? 1 : 0);
+    }
+  const countScore = (k: number): ChangePoint | undefined => {
+    const nb = finite[k] as number;
+    if (nb < minSeg) return undefined;
+    const end = Math.min(n, k + horizon);
+    const m = (finite[end] as number) - (finite[k] as number);
+    if (m === 0) return undefined;
+    const rate = (sums[k] as number) / nb;
+    const total = (sums[end] as number) - (sums[k] as number);
+    const expected = rate * m;
+    const z = (total - expected) / Math.sqrt(Math.max(expected, 1));
+    const after = total / m;
+    if (direction !== 'down' && z > 0) return { index: k, direction: 'up', score: z, before: rate, after };
+    if (direction !== 'up' && z < 0) return { index: k, direction: 'down', score: -z, before: rate, after };
+    return undefined;
+  };
   const score = (k: number): ChangePoint | undefined => {
-    const base = baselineOf(values, 0, k, options.countData ?? false);
+    if (options.countData === true) return countScore(k);
+    const base = baselineOf(values, 0, k, false, options.minScale ?? 0);
     if (base.count < minSeg) return undefined;
     const end = Math.min(n, k + horizon);
     let top: ChangePoint | undefined;
@@ -106,8 +135,16 @@ export function detectChangePoint(
     }
   }
   if (best === undefined || best.score < threshold) return undefined;
+  if (options.countData === true) {
+    // Splits before the first burst bucket score alike: the change starts at that bucket.
+    const b = best;
+    let index = b.index;
+    const past = (v: number) => (b.direction === 'up' ? v > b.before : v < b.before);
+    while (index + 1 < Math.min(n, b.index + horizon) && !past(values[index] as number)) index++;
+    return { ...b, index };
+  }
   // The onset is the first point of the run that already left the baseline (a ramp starts early).
-  const base = baselineOf(values, 0, best.index, options.countData ?? false);
+  const base = baselineOf(values, 0, best.index, options.countData ?? false, options.minScale ?? 0);
   let index = best.index;
   while (index - 1 >= lo) {
     const v = values[index - 1] as number;

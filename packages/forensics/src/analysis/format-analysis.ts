@@ -65,6 +65,25 @@ function fmt(x: number): string {
   return x.toPrecision(2);
 }
 
+/** The dependency graph in a line or a few: its source, and the inferred edges spelled out. */
+function formatCascade(i: Incident): string[] {
+  if (i.dependencySource === 'traces')
+    return [
+      '',
+      `  Cascade: ${i.dependencies.length} caller → callee edges from traces (drawn in --html, listed in --json)`,
+    ];
+  if (i.dependencySource === 'none') return [];
+  const shown = i.dependencies.slice(0, 8).map((d) => {
+    const lag = d.lagMs === undefined ? '' : `, ${Math.round(d.lagMs / 1000)} s later`;
+    return `  ${oneLine(d.caller, 60)} moved after ${oneLine(d.callee, 60)} (${d.count} pairs of onsets${lag})`;
+  });
+  return [
+    '',
+    '  Cascade (no traces in this window: inferred from the order in which services moved, not observed calls)',
+    ...shown,
+  ];
+}
+
 function formatIncident(i: Incident, n: number, options: FormatAnalysisOptions): string[] {
   const offset = options.utcOffsetMinutes ?? 0;
   const out: string[] = [];
@@ -83,6 +102,7 @@ function formatIncident(i: Incident, n: number, options: FormatAnalysisOptions):
   i.causes.slice(0, options.causes ?? 5).forEach((c, k) => {
     out.push(...formatCause(c, k + 1, offset));
   });
+  out.push(...formatCascade(i));
   return out;
 }
 

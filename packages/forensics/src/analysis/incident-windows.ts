@@ -6,7 +6,8 @@
  * near that time are considered.
  */
 import { detectChangePoint } from './change-point.js';
-import { type Signal, timeOf } from './signal.js';
+import { isSevereTemplate } from './log-signals.js';
+import { type Signal, type SignalSource, timeOf } from './signal.js';
 
 export interface IncidentWindow {
   readonly onsetMs: number;
@@ -31,6 +32,28 @@ interface Onset {
   readonly source: string;
   readonly step: number;
   readonly z: number;
+  /** One symptom seen through several series (p90, p95, p99 of one latency): service|kind|source. */
+  readonly family: string;
+}
+
+/**
+ * Weight of a bunch of onsets: the strongest of each family counts fully, its copies a quarter,
+ * so that one pod's three latency quantiles or a host metric repeated for every pod on the host
+ * do not outvote distinct symptoms elsewhere.
+ */
+function bunchWeight(bunch: readonly Onset[]): number {
+  const best = new Map<string, number>();
+  let sum = 0;
+  for (const o of bunch) {
+    const b = best.get(o.family);
+    if (b === undefined) best.set(o.family, o.w);
+    else {
+      sum += 0.25 * Math.min(b, o.w);
+      if (o.w > b) best.set(o.family, o.w);
+    }
+  }
+  for (const w of best.values()) sum += w;
+  return sum;
 }
 
 /** Minimum points before a split for a baseline: 3, or 5 on long series. */
@@ -38,30 +61,73 @@ function minSegment(length: number): number {
   return length >= 60 ? 5 : 2;
 }
 
+/**
+ * Least baseline, in time, before a change in a span or log signal can be called. Exports of logs
+ * and traces start at an arbitrary cut in the middle of the traffic, and their first buckets are
+ * estimated from few events: two buckets of a sparse service's spans are no baseline, and would
+ * otherwise read as the incident. Metrics are sampled steadily by the monitoring system: their
+ * own minimum of points applies.
+ */
+export const MIN_BASELINE_MS = 30_000;
+
+/** The first index a change may start at in a series of `stepMs` from `source`. */
+export function firstSplit(stepMs: number, from = 0, source: SignalSource = 'span'): number {
+  return source === 'metric' ? from : Math.max(from, Math.ceil(MIN_BASELINE_MS / stepMs));
+}
+
+/** A cheap fingerprint of a series' values (NaN-safe), to recognise one series under several labels. */
+function fingerprint(values: Float64Array): string {
+  let h = 2166136261;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    const x = Number.isFinite(v) ? Math.round(v * 1e6) : -1;
+    h = Math.imul(h ^ (x | 0), 16777619);
+    h = Math.imul(h ^ ((x / 4294967296) | 0), 16777619);
+  }
+  return `${values.length}:${h >>> 0}`;
+}
+
 /** Onsets of the given signals (strongest change of each, in its bad direction). */
 function onsetsOf(signals: readonly Signal[], options: FindIncidentsOptions): Onset[] {
   const out: Onset[] = [];
-  for (const s of signals) {
-    let from: number | undefined;
+  // A host's metric exported once per pod on the host is one series under many labels: one
+  // family, however many services it is filed under.
+  const copies = new Map<string, number>();
+  const prints = signals.map((s) => `${s.name}|${fingerprint(s.values)}`);
+  for (const p of prints) copies.set(p, (copies.get(p) ?? 0) + 1);
+  for (const [k, s] of signals.entries()) {
+    // Info-level log templates come and go with the mix of work (a burst of one user's session):
+    // evidence about a service once there is an incident, not a sign of one.
+    if (s.kind === 'log-template' && !isSevereTemplate(s.name)) continue;
+    const print = prints[k] as string;
+    let from = firstSplit(s.stepMs, 0, s.source);
     let to: number | undefined;
     if (options.aroundMs !== undefined) {
       const r = options.radiusMs ?? Math.max(15 * 60_000, 20 * s.stepMs);
-      from = Math.floor((options.aroundMs - r - s.startMs) / s.stepMs);
+      from = firstSplit(s.stepMs, Math.floor((options.aroundMs - r - s.startMs) / s.stepMs), s.source);
       to = Math.ceil((options.aroundMs + r - s.startMs) / s.stepMs);
     }
     const seg = minSegment(s.values.length);
     const cp = detectChangePoint(s.values, {
       direction: s.bad,
       countData: s.countData,
+      minScale: s.minScale ?? 0,
       minSegment: seg,
       horizon: Math.max(seg, 5),
       threshold: 5,
-      ...(from === undefined ? {} : { from }),
+      from,
       ...(to === undefined ? {} : { to }),
     });
     if (cp === undefined) continue;
     const w = Math.log1p(Math.min(cp.score, 1000)) * (s.health ? 1 : 0.5);
-    out.push({ t: timeOf(s, cp.index), w, source: s.source, step: s.stepMs, z: cp.score });
+    out.push({
+      t: timeOf(s, cp.index),
+      w,
+      source: s.source,
+      step: s.stepMs,
+      z: cp.score,
+      family: (copies.get(print) ?? 0) > 1 ? print : `${s.service}|${s.kind}|${s.source}`,
+    });
   }
   return out.sort((a, b) => a.t - b.t);
 }
@@ -89,14 +155,11 @@ export function findIncidents(
     for (let i = 0; i < left.length; i++) {
       const first = left[i] as Onset;
       const gap = options.gapMs ?? Math.max(60_000, 2 * first.step);
-      let weight = 0;
       const sources = new Set<string>();
       let j = i;
-      for (; j < left.length && (left[j] as Onset).t - first.t <= gap; j++) {
-        weight += (left[j] as Onset).w;
+      for (; j < left.length && (left[j] as Onset).t - first.t <= gap; j++)
         sources.add((left[j] as Onset).source);
-      }
-      const severity = weight * sources.size;
+      const severity = bunchWeight(left.slice(i, j)) * sources.size;
       if (best === undefined || severity > best.severity) best = { i, j, severity };
     }
     if (best === undefined) break;

@@ -13,6 +13,11 @@ const num = (r: Row, k: string): number => {
 };
 const str = (r: Row, k: string): string => String(r[k] ?? '');
 
+/** Whether a template signal's name marks it as logged at warn level or worse (`error template T7`). */
+export function isSevereTemplate(name: string): boolean {
+  return /^(warn|error|fatal) template /.test(name);
+}
+
 /** Log signals on a grid of `stepMs` from `startMs` (`length` buckets); zero where nothing was logged. */
 export async function logSignals(
   store: TelemetryStore,

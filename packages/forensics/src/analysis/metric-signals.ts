@@ -140,6 +140,12 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
     const service = s.service ?? s.instance ?? s.labels.__name__ ?? s.name;
     const stat = s.labels.stat ?? s.labels.quantile ?? '';
     const c = classifyMetric(`${s.name}${stat === '' ? '' : `_${stat}`}`);
+    const values = resampleSeries(s, startMs, stepMs, length);
+    // A latency quantile of exactly 0 is a minute without requests (exporters write 0 where a
+    // quantile is undefined), not an instant answer: it must not become the baseline a real
+    // latency is measured against.
+    if (c.kind === 'latency' && c.health)
+      for (let i = 0; i < length; i++) if (values[i] === 0) values[i] = Number.NaN;
     signals.push({
       id: `metric ${s.name}${labelText(s.labels)}${s.instance === null ? '' : `@${s.instance}`}`,
       service,
@@ -149,7 +155,7 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
       name: `${s.name}${labelText(s.labels)}`,
       startMs,
       stepMs,
-      values: resampleSeries(s, startMs, stepMs, length),
+      values,
       bad: c.bad,
       health: c.health,
       countData: false,

@@ -49,13 +49,15 @@ export interface Baseline {
 /**
  * A baseline's median and a scale that is never zero: a flat baseline (a counter that never moved,
  * a template never seen) must still let a real change stand out without dividing by zero.
- * `countData` adds a Poisson floor (√median) for event counts.
+ * `countData` adds a Poisson floor (√median) for event counts; `minScale` is the measurement's own
+ * resolution (1 ms for span timings), below which a shift is jitter, not a change.
  */
 export function baselineOf(
   values: ArrayLike<number>,
   from = 0,
   to = values.length,
   countData = false,
+  minScale = 0,
 ): Baseline {
   const sorted = sortedFinite(values, from, to);
   const median = medianSorted(sorted);
@@ -70,5 +72,6 @@ export function baselineOf(
     ? Math.max(1, Math.sqrt(Math.abs(median)))
     : Math.max(Math.abs(median) * 0.02, 1e-9);
   if (!(scale > floor)) scale = Math.max(scale, floor);
+  if (scale < minScale) scale = minScale;
   return { median, scale, count: sorted.length };
 }

@@ -6,6 +6,7 @@
  */
 import type { SignalOnset } from './analysis-types.js';
 import { detectChangePoint } from './change-point.js';
+import { firstSplit } from './incident-windows.js';
 import { baselineOf, quantileSorted, sortedFinite } from './robust-stats.js';
 import { indexOf, type Signal, timeOf } from './signal.js';
 
@@ -28,7 +29,7 @@ export function scoreSignal(signal: Signal, fromMs: number, toMs: number): Signa
   const start = Math.max(0, indexOf(signal, fromMs));
   const end = Math.min(n, Math.max(start + 1, Math.ceil((toMs - signal.startMs) / signal.stepMs)));
   if (start < 2 || start >= n) return undefined;
-  const base = baselineOf(signal.values, 0, start, signal.countData);
+  const base = baselineOf(signal.values, 0, start, signal.countData, signal.minScale ?? 0);
   if (base.count < 2) return undefined;
   const window = sortedFinite(signal.values, start, end);
   if (window.length === 0) return undefined;
@@ -71,10 +72,11 @@ export function scoreSignal(signal: Signal, fromMs: number, toMs: number): Signa
   const cp = detectChangePoint(signal.values, {
     direction,
     countData: signal.countData,
+    minScale: signal.minScale ?? 0,
     minSegment: seg,
     horizon: Math.max(seg, 5),
     threshold: 3,
-    from: Math.max(seg, start - 3),
+    from: firstSplit(signal.stepMs, Math.max(seg, start - 3), signal.source),
     to: end,
   });
   const onsetIdx = cp?.index ?? start;

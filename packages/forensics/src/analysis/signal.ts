@@ -41,6 +41,8 @@ export interface Signal {
   readonly health: boolean;
   /** Counts of events (Poisson noise floor applies). */
   readonly countData: boolean;
+  /** The measurement's resolution in its own unit (1 for span timings in ms): a floor on σ. */
+  readonly minScale?: number;
   /** For template signals: the template id and text. */
   readonly templateId?: string;
   readonly template?: string;

@@ -1,11 +1,18 @@
 /**
- * Signals from spans, per service and per caller→callee edge: call rate, error rate, latency
+ * Signals from spans, per service and per caller→callee edge: call count, error count, latency
  * quantiles of the service's entry spans, and its self time (a span's duration minus its
  * children's). Self time is what separates the service that got slow from the callers that only
  * waited for it. Spans without a status get it from error logs with the same trace and span id.
+ *
+ * Each group of spans (a service, an edge) is bucketed at its own resolution: the finest step, no
+ * finer than the common event grid, at which its buckets hold enough spans for a quantile to mean
+ * something. A p95 of one request is that request, and a service called 40 times in three minutes
+ * would otherwise show "latency" jumps that are single calls.
  */
 import type { TelemetryStore } from '../store/telemetry-store.js';
-import type { Signal } from './signal.js';
+import { eventStepMs } from './event-step.js';
+import { quantileSorted } from './robust-stats.js';
+import type { Signal, SignalKind } from './signal.js';
 
 type Row = Record<string, unknown>;
 const num = (r: Row, k: string): number => {
@@ -18,247 +25,281 @@ const num = (r: Row, k: string): number => {
         ? Number.NaN
         : Number(v);
 };
-const str = (r: Row, k: string): string => String(r[k] ?? '');
 
-const SPAN_VIEW = `
+/** The smallest change in a span timing that is not jitter, in ms. */
+export const SPAN_TIMING_RESOLUTION_MS = 1;
+
+/** Spans per bucket, on average, below which a bucket's quantile is mostly one request's noise. */
+export const MIN_SPANS_PER_BUCKET = 5;
+
+/** One row per span: its service, caller service (entry spans), times, self time, error, callees. */
+const SPAN_ROWS = `
 WITH err AS (SELECT DISTINCT trace_id, span_id FROM logs WHERE level IN ('error','fatal') AND span_id IS NOT NULL),
 ch AS (SELECT trace_id, parent_span_id AS sid, sum(duration_ms) AS cd FROM spans
        WHERE parent_span_id IS NOT NULL GROUP BY 1, 2),
-out AS (SELECT DISTINCT c.trace_id, c.parent_span_id AS sid, c.service AS callee FROM spans c
-        JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
-        WHERE c.service IS NOT NULL AND c.service IS DISTINCT FROM p.service),
-s AS (SELECT sp.trace_id, sp.span_id, sp.service, sp.start_ms,
-        EXISTS (SELECT 1 FROM out o WHERE o.trace_id = sp.trace_id AND o.sid = sp.span_id) AS calls_out, sp.duration_ms AS d, greatest(sp.duration_ms - coalesce(ch.cd, 0), 0) AS self,
-        (sp.status = 'error' OR err.span_id IS NOT NULL) AS e,
-        (p.span_id IS NULL OR p.service IS DISTINCT FROM sp.service) AS entry, p.service AS caller
-      FROM spans sp
-      LEFT JOIN ch ON ch.trace_id = sp.trace_id AND ch.sid = sp.span_id
-      LEFT JOIN spans p ON p.trace_id = sp.trace_id AND p.span_id = sp.parent_span_id
-      LEFT JOIN err ON err.trace_id = sp.trace_id AND err.span_id = sp.span_id
-      WHERE sp.service IS NOT NULL)`;
+kids AS (SELECT c.trace_id, c.parent_span_id AS sid, list(DISTINCT c.service) AS callees FROM spans c
+         JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+         WHERE c.service IS NOT NULL AND c.service IS DISTINCT FROM p.service GROUP BY 1, 2)
+SELECT sp.service, sp.start_ms AS t, sp.duration_ms AS d,
+  greatest(sp.duration_ms - coalesce(ch.cd, 0), 0) AS self,
+  (sp.status = 'error' OR err.span_id IS NOT NULL) AS e,
+  (p.span_id IS NULL OR p.service IS DISTINCT FROM sp.service) AS entry,
+  p.service AS caller, k.callees
+FROM spans sp
+LEFT JOIN ch ON ch.trace_id = sp.trace_id AND ch.sid = sp.span_id
+LEFT JOIN spans p ON p.trace_id = sp.trace_id AND p.span_id = sp.parent_span_id
+LEFT JOIN err ON err.trace_id = sp.trace_id AND err.span_id = sp.span_id
+LEFT JOIN kids k ON k.trace_id = sp.trace_id AND k.sid = sp.span_id
+WHERE sp.service IS NOT NULL AND sp.start_ms IS NOT NULL`;
 
-function grid(startMs: number, length: number): Float64Array {
-  void startMs;
-  return new Float64Array(length).fill(Number.NaN);
+interface SpanRow {
+  readonly t: number;
+  readonly d: number;
+  readonly self: number;
+  readonly e: boolean;
+  readonly leaf: boolean;
 }
 
-/** Span signals on a grid of `stepMs` from `startMs` (`length` buckets). */
+/** A group of spans on its own grid. */
+interface Grid {
+  readonly startMs: number;
+  readonly stepMs: number;
+  readonly buckets: SpanRow[][];
+}
+
+/**
+ * The step for `count` spans over `rangeMs`: at least `baseStepMs`, coarser until buckets hold
+ * `MIN_SPANS_PER_BUCKET` spans on average.
+ * @example groupStepMs(40, 170_000, 2000) // 30000
+ */
+export function groupStepMs(count: number, rangeMs: number, baseStepMs: number): number {
+  return Math.max(baseStepMs, eventStepMs(count, rangeMs, MIN_SPANS_PER_BUCKET));
+}
+
+function gridOf(rows: readonly SpanRow[], startMs: number, endMs: number, baseStepMs: number): Grid {
+  const stepMs = groupStepMs(rows.length, Math.max(1000, endMs - startMs), baseStepMs);
+  const start = Math.floor(startMs / stepMs) * stepMs;
+  const length = Math.max(1, Math.floor((endMs - 1 - start) / stepMs) + 1);
+  const buckets: SpanRow[][] = Array.from({ length }, () => []);
+  for (const r of rows) {
+    const b = Math.floor((r.t - start) / stepMs);
+    if (b >= 0 && b < length) buckets[b]?.push(r);
+  }
+  return { startMs: start, stepMs, buckets };
+}
+
+/** Per bucket: `f` of the bucket's spans, NaN for an empty bucket. */
+function series(g: Grid, f: (spans: readonly SpanRow[]) => number): Float64Array {
+  return Float64Array.from(g.buckets, (b) => (b.length === 0 ? Number.NaN : f(b)));
+}
+
+function quantile(spans: readonly SpanRow[], pick: (r: SpanRow) => number, q: number): number {
+  const xs = Float64Array.from(spans, pick).sort();
+  return quantileSorted(xs, q);
+}
+
+const errorCount = (b: readonly SpanRow[]) => b.reduce((n, r) => n + (r.e ? 1 : 0), 0);
+
+interface SignalSpec {
+  readonly id: string;
+  readonly service: string;
+  readonly caller?: string;
+  readonly kind: SignalKind;
+  readonly name: string;
+  readonly values: Float64Array;
+  readonly health: boolean;
+  readonly countData: boolean;
+  readonly bad?: 'up' | 'both';
+}
+
+function signalOf(g: Grid, s: SignalSpec): Signal {
+  return {
+    id: s.id,
+    service: s.service,
+    instance: null,
+    source: 'span',
+    kind: s.kind,
+    name: s.name,
+    startMs: g.startMs,
+    stepMs: g.stepMs,
+    values: s.values,
+    bad: s.bad ?? 'up',
+    health: s.health,
+    countData: s.countData,
+    // Span timings are in ms; scheduling and network jitter make a shift of less than a
+    // millisecond or so no evidence, however flat the baseline was.
+    ...(s.countData ? {} : { minScale: SPAN_TIMING_RESOLUTION_MS }),
+    ...(s.caller === undefined ? {} : { caller: s.caller }),
+  };
+}
+
+function push<K>(map: Map<K, SpanRow[]>, key: K, row: SpanRow): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [row]);
+  else list.push(row);
+}
+
+/**
+ * Span signals over [startMs, startMs + length × stepMs); each group of spans on its own grid, no
+ * finer than `stepMs`.
+ */
 export async function spanSignals(
   store: TelemetryStore,
   startMs: number,
   stepMs: number,
   length: number,
 ): Promise<Signal[]> {
-  const params = { step: stepMs, start: startMs };
-  const rows = await store.query(
-    `${SPAN_VIEW}
-     SELECT service, ((floor(start_ms / $step) * $step - $start) / $step)::INTEGER AS b,
-       count(*) FILTER (WHERE entry)::DOUBLE AS calls, count(*) FILTER (WHERE e)::DOUBLE AS errs,
-       count(*)::DOUBLE AS n,
-       quantile_cont(d, 0.5) FILTER (WHERE entry) AS p50, quantile_cont(d, 0.95) FILTER (WHERE entry) AS p95,
-       quantile_cont(self, 0.5) AS self50, quantile_cont(self, 0.9) AS self90,
-       quantile_cont(self, 0.9) FILTER (WHERE NOT calls_out) AS leaf90
-     FROM s GROUP BY 1, 2`,
-    params,
-  );
-  const per = new Map<string, Record<string, Float64Array>>();
-  const metrics = ['calls', 'errorRate', 'p50', 'p95', 'self50', 'self90', 'leaf90'] as const;
+  const endMs = startMs + length * stepMs;
+  const rows = await store.query(SPAN_ROWS);
+  const all = new Map<string, SpanRow[]>();
+  const entries = new Map<string, SpanRow[]>();
+  const edges = new Map<string, SpanRow[]>();
+  const gaps = new Map<string, SpanRow[]>();
+  const SEP = '\u0000';
   for (const r of rows) {
-    const service = str(r, 'service');
-    const b = num(r, 'b');
-    if (!(b >= 0 && b < length)) continue;
-    let m = per.get(service);
-    if (m === undefined) {
-      m = Object.fromEntries(metrics.map((k) => [k, grid(startMs, length)]));
-      per.set(service, m);
-    }
-    const set = (k: string, v: number) => {
-      const a = m[k];
-      if (a !== undefined) a[b] = v;
+    const service = String(r.service);
+    const callees = Array.isArray(r.callees) ? r.callees.map(String) : [];
+    const row: SpanRow = {
+      t: num(r, 't'),
+      d: num(r, 'd'),
+      self: num(r, 'self'),
+      e: r.e === true,
+      leaf: callees.length === 0,
     };
-    set('calls', num(r, 'calls'));
-    set('errorRate', num(r, 'errs') / Math.max(1, num(r, 'n')));
-    set('p50', num(r, 'p50'));
-    set('p95', num(r, 'p95'));
-    set('self50', num(r, 'self50'));
-    set('self90', num(r, 'self90'));
-    set('leaf90', num(r, 'leaf90'));
+    if (!(row.t >= startMs && row.t < endMs)) continue;
+    push(all, service, row);
+    if (r.entry === true) {
+      push(entries, service, row);
+      if (r.caller !== null && r.caller !== undefined)
+        push(edges, `${String(r.caller)}${SEP}${service}`, row);
+    }
+    for (const c of callees) push(gaps, `${service}${SEP}${c}`, row);
   }
   const signals: Signal[] = [];
-  const base = { instance: null, source: 'span' as const, startMs, stepMs };
-  for (const [service, m] of per) {
-    const calls = m.calls as Float64Array;
-    for (let i = 0; i < length; i++) if (!Number.isFinite(calls[i] as number)) calls[i] = 0;
+  for (const [service, list] of all) {
+    const g = gridOf(list, startMs, endMs, stepMs);
+    const leaves = list.filter((r) => r.leaf);
+    const lg = gridOf(leaves, startMs, endMs, stepMs);
     signals.push(
-      {
-        ...base,
-        id: `span ${service} calls`,
-        service,
-        kind: 'traffic',
-        name: 'calls',
-        values: calls,
-        bad: 'both',
-        health: false,
-        countData: true,
-      },
-      {
-        ...base,
-        id: `span ${service} error rate`,
+      signalOf(g, {
+        id: `span ${service} errors`,
         service,
         kind: 'errors',
-        name: 'span error rate',
-        values: m.errorRate as Float64Array,
-        bad: 'up',
+        name: 'span errors',
+        values: series(g, errorCount).map((v) => (Number.isFinite(v) ? v : 0)),
         health: true,
-        countData: false,
-      },
-      {
-        ...base,
-        id: `span ${service} p50`,
-        service,
-        kind: 'latency',
-        name: 'p50 latency',
-        values: m.p50 as Float64Array,
-        bad: 'up',
-        health: true,
-        countData: false,
-      },
-      {
-        ...base,
-        id: `span ${service} p95`,
-        service,
-        kind: 'latency',
-        name: 'p95 latency',
-        values: m.p95 as Float64Array,
-        bad: 'up',
-        health: true,
-        countData: false,
-      },
-      {
-        ...base,
+        countData: true,
+      }),
+      signalOf(g, {
         id: `span ${service} self p50`,
         service,
         kind: 'self-time',
         name: 'self time p50',
-        values: m.self50 as Float64Array,
-        bad: 'up',
+        values: series(g, (b) => quantile(b, (r) => r.self, 0.5)),
         health: false,
         countData: false,
-      },
-      {
-        ...base,
+      }),
+      signalOf(g, {
         id: `span ${service} self p90`,
         service,
         kind: 'self-time',
         name: 'self time p90',
-        values: m.self90 as Float64Array,
-        bad: 'up',
+        values: series(g, (b) => quantile(b, (r) => r.self, 0.9)),
         health: false,
         countData: false,
-      },
-      {
-        ...base,
-        id: `span ${service} leaf self p90`,
-        service,
-        kind: 'self-time',
-        name: 'self time p90 (spans without outgoing calls)',
-        values: m.leaf90 as Float64Array,
-        bad: 'up',
-        health: false,
-        countData: false,
-      },
+      }),
     );
+    if (leaves.length > 0)
+      signals.push(
+        signalOf(lg, {
+          id: `span ${service} leaf self p90`,
+          service,
+          kind: 'self-time',
+          name: 'self time p90 (spans without outgoing calls)',
+          values: series(lg, (b) => quantile(b, (r) => r.self, 0.9)),
+          health: false,
+          countData: false,
+        }),
+      );
   }
-  const edges = await store.query(
-    `${SPAN_VIEW}
-     SELECT caller, service AS callee, ((floor(start_ms / $step) * $step - $start) / $step)::INTEGER AS b,
-       count(*)::DOUBLE AS n, quantile_cont(d, 0.95) AS p95, avg(e::INTEGER) AS er
-     FROM s WHERE entry AND caller IS NOT NULL GROUP BY 1, 2, 3`,
-    params,
-  );
-  const perEdge = new Map<string, { caller: string; callee: string; p95: Float64Array; er: Float64Array }>();
-  for (const r of edges) {
-    const b = num(r, 'b');
-    if (!(b >= 0 && b < length)) continue;
-    const key = `${str(r, 'caller')}\u0000${str(r, 'callee')}`;
-    let e = perEdge.get(key);
-    if (e === undefined) {
-      e = {
-        caller: str(r, 'caller'),
-        callee: str(r, 'callee'),
-        p95: grid(startMs, length),
-        er: grid(startMs, length),
-      };
-      perEdge.set(key, e);
-    }
-    e.p95[b] = num(r, 'p95');
-    e.er[b] = num(r, 'er');
+  for (const [service, list] of entries) {
+    const g = gridOf(list, startMs, endMs, stepMs);
+    signals.push(
+      signalOf(g, {
+        id: `span ${service} calls`,
+        service,
+        kind: 'traffic',
+        name: 'calls',
+        values: series(g, (b) => b.length).map((v) => (Number.isFinite(v) ? v : 0)),
+        health: false,
+        countData: true,
+        bad: 'both',
+      }),
+      signalOf(g, {
+        id: `span ${service} p50`,
+        service,
+        kind: 'latency',
+        name: 'p50 latency',
+        values: series(g, (b) => quantile(b, (r) => r.d, 0.5)),
+        health: true,
+        countData: false,
+      }),
+      signalOf(g, {
+        id: `span ${service} p95`,
+        service,
+        kind: 'latency',
+        name: 'p95 latency',
+        values: series(g, (b) => quantile(b, (r) => r.d, 0.95)),
+        health: true,
+        countData: false,
+      }),
+    );
   }
   // Time a caller spends around its calls to one callee beyond what the callee itself reports:
   // network delay or queueing on the path to the callee shows here first (client side slow,
   // server side normal).
-  const gaps = await store.query(
-    `${SPAN_VIEW}
-     SELECT s.service AS caller, o.callee, ((floor(start_ms / $step) * $step - $start) / $step)::INTEGER AS b,
-       quantile_cont(self, 0.9) AS gap
-     FROM s JOIN (SELECT DISTINCT trace_id, sid, callee FROM out) o ON o.trace_id = s.trace_id AND o.sid = s.span_id
-     GROUP BY 1, 2, 3`,
-    params,
-  );
-  const perGap = new Map<string, { caller: string; callee: string; v: Float64Array }>();
-  for (const r of gaps) {
-    const b = num(r, 'b');
-    if (!(b >= 0 && b < length)) continue;
-    const key = `${str(r, 'caller')}\u0000${str(r, 'callee')}`;
-    let g = perGap.get(key);
-    if (g === undefined) {
-      g = { caller: str(r, 'caller'), callee: str(r, 'callee'), v: grid(startMs, length) };
-      perGap.set(key, g);
-    }
-    g.v[b] = num(r, 'gap');
-  }
-  for (const g of perGap.values()) {
-    const name = `${g.caller}→${g.callee}`;
-    signals.push({
-      ...base,
-      id: `span gap ${name}`,
-      service: g.callee,
-      caller: g.caller,
-      kind: 'self-time',
-      name: `wait around calls ${name} p90`,
-      values: g.v,
-      bad: 'up',
-      health: false,
-      countData: false,
-    });
-  }
-  for (const e of perEdge.values()) {
-    const name = `${e.caller}→${e.callee}`;
+  for (const [key, list] of gaps) {
+    const [caller = '', callee = ''] = key.split(SEP);
+    const g = gridOf(list, startMs, endMs, stepMs);
+    const name = `${caller}→${callee}`;
     signals.push(
-      {
-        ...base,
+      signalOf(g, {
+        id: `span gap ${name}`,
+        service: callee,
+        caller,
+        kind: 'self-time',
+        name: `wait around calls ${name} p90`,
+        values: series(g, (b) => quantile(b, (r) => r.self, 0.9)),
+        health: false,
+        countData: false,
+      }),
+    );
+  }
+  for (const [key, list] of edges) {
+    const [caller = '', callee = ''] = key.split(SEP);
+    const g = gridOf(list, startMs, endMs, stepMs);
+    const name = `${caller}→${callee}`;
+    signals.push(
+      signalOf(g, {
         id: `span edge ${name} p95`,
-        service: e.callee,
-        caller: e.caller,
+        service: callee,
+        caller,
         kind: 'latency',
         name: `calls ${name} p95`,
-        values: e.p95,
-        bad: 'up',
+        values: series(g, (b) => quantile(b, (r) => r.d, 0.95)),
         health: true,
         countData: false,
-      },
-      {
-        ...base,
+      }),
+      signalOf(g, {
         id: `span edge ${name} errors`,
-        service: e.callee,
-        caller: e.caller,
+        service: callee,
+        caller,
         kind: 'errors',
-        name: `calls ${name} error rate`,
-        values: e.er,
-        bad: 'up',
+        name: `calls ${name} errors`,
+        values: series(g, errorCount).map((v) => (Number.isFinite(v) ? v : 0)),
         health: true,
-        countData: false,
-      },
+        countData: true,
+      }),
     );
   }
   return signals;

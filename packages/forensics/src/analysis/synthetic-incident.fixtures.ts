@@ -133,3 +133,28 @@ export async function writeJoinedMetricsIncident(
   await writeFile(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
   return { joinMs };
 }
+
+/**
+ * Metrics only, 1 s, no traces: frontend → api → db. At minute 5 the database's CPU and latency
+ * rise; the api's latency and error rate follow 10 s later, the frontend's 20 s later.
+ */
+export async function writeMetricsCascadeIncident(dir: string, seed = 3): Promise<{ onsetMs: number }> {
+  const rnd = random(seed);
+  const onsetMs = T0 + 300_000;
+  const lagS: Record<string, number> = { db: 0, api: 10, frontend: 20 };
+  const lines: string[] = [];
+  for (const service of ['frontend', 'api', 'db']) {
+    const series: Record<string, [number, string][]> = { cpu: [], latency_seconds: [], errors_rate: [] };
+    for (let t = 0; t < 600; t++) {
+      const ms = T0 + t * 1000;
+      const bad = ms >= onsetMs + (lagS[service] ?? 0) * 1000;
+      series.cpu?.push([ms / 1000, String((service === 'db' && bad ? 90 : 10) + rnd() * 2)]);
+      series.latency_seconds?.push([ms / 1000, String((bad ? 0.8 : 0.02) + rnd() * 0.005)]);
+      series.errors_rate?.push([ms / 1000, String((bad && service !== 'db' ? 5 : 0) + rnd() * 0.1)]);
+    }
+    for (const [name, values] of Object.entries(series))
+      lines.push(JSON.stringify({ metric: { __name__: name, service }, values }));
+  }
+  await writeFile(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
+  return { onsetMs };
+}

@@ -4,6 +4,7 @@
  * only onsets, so the signals are rebuilt from the store on the same grids it used.
  */
 import type { Analysis, SignalOnset } from '../analysis/analysis-types.js';
+import { signalsOf } from '../analysis/analyze.js';
 import { eventStepMs } from '../analysis/event-step.js';
 import { logSignals } from '../analysis/log-signals.js';
 import { metricSignals } from '../analysis/metric-signals.js';
@@ -117,11 +118,12 @@ export async function incidentCharts(
   const hasMetric = wanted.flat().some((o) => o.source === 'metric');
   const hasEvent = wanted.flat().some((o) => o.source !== 'metric');
   const signals = new Map<string, Signal>();
-  for (const s of [
+  // The analysis made in this process kept its signals: cut the charts from those.
+  const computed = signalsOf(analysis) ?? [
     ...(hasMetric ? (await metricSignals(store)).signals : []),
     ...(hasEvent ? await eventSignals(store) : []),
-  ])
-    if (ids.has(s.id)) signals.set(s.id, s);
+  ];
+  for (const s of computed) if (ids.has(s.id)) signals.set(s.id, s);
   return analysis.incidents.map((incident, k) => {
     const { fromMs, toMs } = incident.window;
     const margin = options.marginMs ?? Math.max(120_000, Math.round((toMs - fromMs) / 2));

@@ -165,6 +165,28 @@ describe('investigationHtml', () => {
     );
   });
 
+  it('draws an inferred cascade dashed and says it was inferred from timing, not calls', () => {
+    const inferred = investigationHtml({
+      analysis: {
+        ...analysis,
+        incidents: [
+          {
+            ...incident,
+            dependencies: [{ caller: 'api', callee: `db${EVIL}`, count: 2, lagMs: 4000 }],
+            dependencySource: 'co-occurrence',
+          },
+        ],
+      },
+      dataQuality,
+      charts,
+    });
+    expect(inferred).toContain('class="edge inferred"');
+    expect(inferred).toContain('inferred from the order in which services moved');
+    expect(inferred).toContain('median lag 4 s');
+    expect(inferred).not.toContain(EVIL);
+    expect(html).not.toContain('edge inferred');
+  });
+
   it('says so when there is no incident', () => {
     const empty = investigationHtml({ analysis: { ...analysis, incidents: [] }, dataQuality, charts: [] });
     expect(empty).toContain('No incident found');

@@ -101,7 +101,7 @@ function anomalyColour(share: number): string {
 function cascadeSvg(incident: Incident, k: number): string {
   const edges = incident.dependencies;
   if (edges.length === 0)
-    return '<p class="muted">No dependencies: the input holds no traces linking services.</p>';
+    return '<p class="muted">No dependencies: the input holds no traces linking services, and no services moved in a consistent order.</p>';
   const nodes = [...new Set(edges.flatMap((e) => [e.caller, e.callee]))].sort();
   const depth = layers(nodes, edges);
   const levels = [...new Set(depth.values())].sort((x, y) => x - y);
@@ -118,6 +118,7 @@ function cascadeSvg(incident: Incident, k: number): string {
   const score = new Map(incident.causes.map((c) => [c.service, c.score]));
   const rank = new Map(incident.causes.map((c, i) => [c.service, i + 1]));
   const marker = `arrow-${k}`;
+  const inferred = incident.dependencySource === 'co-occurrence';
   const lines = edges.flatMap((e) => {
     const a = pos.get(e.caller);
     const b = pos.get(e.callee);
@@ -132,7 +133,11 @@ function cascadeSvg(incident: Incident, k: number): string {
       ? `M${x1},${y1} C${mx},${y1} ${mx},${y2} ${x2},${y2}`
       : `M${x1},${y1} C${x1 + 40},${(y1 + y2) / 2} ${x2 + 40},${(y1 + y2) / 2} ${x2},${y2}`;
     return [
-      `<path d="${d}" class="edge" marker-end="url(#${marker})"><title>${esc(`${e.caller} → ${e.callee}: ${e.count} calls`)}</title></path>`,
+      `<path d="${d}" class="edge${inferred ? ' inferred' : ''}" marker-end="url(#${marker})"><title>${esc(
+        inferred
+          ? `${e.caller} moved after ${e.callee} (${e.count} pairs of onsets, median lag ${Math.round((e.lagMs ?? 0) / 1000)} s)`
+          : `${e.caller} → ${e.callee}: ${e.count} calls`,
+      )}</title></path>`,
     ];
   });
   const boxes = nodes.map((n) => {
@@ -149,7 +154,11 @@ function cascadeSvg(incident: Incident, k: number): string {
 ${lines.join('\n')}
 ${boxes.join('\n')}
 </svg>
-<p class="muted">Callers on the left, callees to the right (from ${esc(incident.dependencySource)}); the redder a service, the higher its score as a cause.</p>`;
+<p class="muted">${
+    inferred
+      ? 'No traces in this window: edges inferred from the order in which services moved (dashed; a later service drawn as the caller of an earlier one), not observed calls'
+      : 'Callers on the left, callees to the right (from traces)'
+  }; the redder a service, the higher its score as a cause.</p>`;
 }
 
 // ── incidents ───────────────────────────────────────────────────────────────
@@ -273,7 +282,7 @@ table{border-collapse:collapse;margin:4px 0}td,th{padding:3px 10px;border-bottom
 .muted{color:#667}.score{color:#b00020;font-weight:600}code{font:12px ui-monospace,monospace;background:#f3f4f8;padding:1px 4px;border-radius:3px;white-space:pre-wrap;word-break:break-all}
 ul.logs{list-style:none;padding-left:8px}ul.logs li{margin:2px 0}.t{font-family:ui-monospace,monospace}.lvl{font-weight:600}
 .chart{margin:6px 0 12px}.chart .title{font-size:13px;font-weight:600}.chart .detail{font-size:12px;color:#667}
-svg.cascade{font:12px system-ui,sans-serif;overflow:visible}svg .edge{fill:none;stroke:#99a;stroke-width:1.5}svg rect{stroke:#556}svg rect.top{stroke:#b00020;stroke-width:2.5}
+svg.cascade{font:12px system-ui,sans-serif;overflow:visible}svg .edge{fill:none;stroke:#99a;stroke-width:1.5}svg .edge.inferred{stroke-dasharray:5 4}svg rect{stroke:#556}svg rect.top{stroke:#b00020;stroke-width:2.5}
 tr.details td{border-bottom:1px solid #ccd;font-size:12px}tr.details ul{margin:0;padding-left:18px}td.path{word-break:break-all}
 </style></head><body>
 <h1>${esc(title)}</h1>

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import type { SignalOnset } from './analysis-types.js';
+import { evidenceWeight, fileGapsAtCommonEndpoint, rankServices } from './cause-ranking.js';
+
+const T = 1_700_000_000_000;
+type Extra = Partial<Omit<SignalOnset, 'service' | 'name'>>;
+const ev = (service: string, name: string, extra: Extra = {}): SignalOnset => ({
+  signalId: `${extra.source ?? 'span'} ${service} ${name}`,
+  service,
+  instance: null,
+  source: 'span',
+  kind: 'latency',
+  name,
+  onsetMs: T,
+  direction: 'up',
+  z: 20,
+  before: 10,
+  after: 20,
+  stepMs: 2000,
+  ...extra,
+});
+
+describe('evidenceWeight', () => {
+  it('a new error template outweighs an info template that surged as much', () => {
+    const error = ev('a', 'error template T1', { kind: 'log-template', source: 'log' });
+    const info = ev('a', 'template T2', { kind: 'log-template', source: 'log' });
+    expect(evidenceWeight(error)).toBeGreaterThan(2 * evidenceWeight(info));
+  });
+
+  it("a pre-aggregated latency quantile weighs less when the service's spans are at hand, and client-side latency less still", () => {
+    const p99 = ev('a', 'server_latency_p99', { source: 'metric' });
+    const client = ev('a', 'client_latency_p99', { source: 'metric' });
+    const traced = new Set(['a']);
+    expect(evidenceWeight(p99, traced)).toBeCloseTo(evidenceWeight(p99) / 2);
+    expect(evidenceWeight(client, traced)).toBeCloseTo(evidenceWeight(p99) / 4);
+  });
+});
+
+describe('fileGapsAtCommonEndpoint', () => {
+  it('files delayed paths under the service they share, caller or callee', () => {
+    const gap = (caller: string, callee: string) =>
+      ev(callee, `wait around calls ${caller}→${callee} p90`, { kind: 'self-time', caller });
+    const filed = fileGapsAtCommonEndpoint([
+      gap('web', 'basic'),
+      gap('travel', 'basic'),
+      gap('basic', 'station'),
+      gap('basic', 'route'),
+    ]);
+    expect(filed.map((o) => o.service)).toEqual(['basic', 'basic', 'basic', 'basic']);
+    // One delayed path: the callee, as before.
+    expect(fileGapsAtCommonEndpoint([gap('web', 'api')])[0]?.service).toBe('api');
+  });
+});
+
+describe('rankServices', () => {
+  it("a callee explains a caller's slowness only as far as its own added latency reaches", () => {
+    const deps = [{ caller: 'api', callee: 'db' }];
+    const api = ev('api', 'p95 latency', { before: 40, after: 190, z: 40 });
+    const slightlySlowDb = ev('db', 'p95 latency', { before: 3, after: 8, z: 60 });
+    const slowDb = ev('db', 'p95 latency', { before: 3, after: 180, z: 60 });
+    const byTiny = rankServices([api, slightlySlowDb], deps);
+    const byBig = rankServices([api, slowDb], deps);
+    const score = (r: ReturnType<typeof rankServices>, s: string) =>
+      r.find((x) => x.service === s)?.score ?? 0;
+    expect(score(byTiny, 'api')).toBeGreaterThan(3 * score(byBig, 'api'));
+    expect(byBig[0]?.service).toBe('db');
+    expect(byBig.find((x) => x.service === 'api')?.explainedBy).toBe('db');
+  });
+
+  it('evidence a callee explained does not count as an independent source agreeing', () => {
+    const deps = [{ caller: 'api', callee: 'db' }];
+    const db = [ev('db', 'p95 latency', { before: 3, after: 300, z: 100 })];
+    const apiOwn = ev('api', 'error template T1', { kind: 'log-template', source: 'log', z: 10 });
+    const apiSlow = ev('api', 'latency_p95', { source: 'metric', z: 100, before: 0.01, after: 0.3 });
+    const withSlow = rankServices([...db, apiOwn, apiSlow], deps).find((x) => x.service === 'api');
+    const without = rankServices([...db, apiOwn], deps).find((x) => x.service === 'api');
+    // The unexplained fifth of the slowness adds to the score; the metric source does not multiply it.
+    expect(withSlow?.score).toBeCloseTo((without?.score ?? 0) + 0.2 * evidenceWeight(apiSlow), 6);
+  });
+});

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { findIncidents } from './incident-windows.js';
+import type { Signal } from './signal.js';
+
+const T = 1_700_000_000_000;
+const step = (at: number, from: number, to: number, n = 600) =>
+  Float64Array.from({ length: n }, (_, i) => (i >= at ? to : from) + ((i * 7919) % 13) / 100);
+const signal = (id: string, service: string, values: Float64Array, extra: Partial<Signal> = {}): Signal => ({
+  id,
+  service,
+  instance: null,
+  source: 'metric',
+  kind: 'latency',
+  name: id.split(' ')[0] ?? id,
+  startMs: T,
+  stepMs: 1000,
+  values,
+  bad: 'up',
+  health: true,
+  countData: false,
+  ...extra,
+});
+
+describe('findIncidents', () => {
+  it("one host's metric filed under every pod on the host counts as one symptom, not ten", () => {
+    const host = step(200, 10, 60);
+    const copies = Array.from({ length: 10 }, (_, k) =>
+      signal(`nodecpu @pod${k}`, `svc${k}`, host, { kind: 'cpu', health: false }),
+    );
+    // Three services whose latency rose, each its own series (different levels).
+    const real = ['a', 'b', 'c'].map((s, k) => signal(`latency @${s}`, s, step(400, 10 + k, 60 + k)));
+    const incidents = findIncidents([...copies, ...real]);
+    expect(incidents[0]?.onsetMs).toBe(T + 400_000);
+  });
+
+  it('info-level log templates coming and going do not make an incident; error logs do', () => {
+    const counts = (at: number) =>
+      Float64Array.from({ length: 600 }, (_, i) => (i >= at && i < at + 30 ? 4 : i % 50 === 0 ? 1 : 0));
+    const log = (id: string, name: string, values: Float64Array, kind: Signal['kind']): Signal =>
+      signal(id, 'api', values, { source: 'log', kind, name, countData: true, health: kind === 'errors' });
+    expect(findIncidents([log('t1', 'template T1', counts(300), 'log-template')])).toEqual([]);
+    const errors = findIncidents([log('e', 'error logs', counts(300), 'errors')]);
+    expect(errors[0]?.onsetMs).toBe(T + 300_000);
+  });
+
+  it('calls a change in metrics a few seconds into the data, but wants 30 s of baseline from spans and logs', () => {
+    const early = step(8, 10, 60, 120);
+    expect(findIncidents([signal('latency @m', 'm', early)])[0]?.onsetMs).toBe(T + 8000);
+    expect(findIncidents([signal('latency @s', 's', early, { source: 'span' })])).toEqual([]);
+  });
+});
