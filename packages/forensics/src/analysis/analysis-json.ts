@@ -7,12 +7,13 @@
  * ```
  * { schema: "faultline.analysis/1",
  *   incidents: [{ window: { from, to, fromMs, toMs }, onset, onsetMs, severity,
- *                 causes: [{ rank, service, instance, score, signal, mechanism, explainedBy,
+ *                 causes: [{ rank, service, instance, virtual, score, signal, mechanism, explainedBy,
  *                            evidence: [{ signal, source, kind, onset, direction, z, before, after }],
  *                            logs: [{ time, level, message, traceId }], traces: [traceId] }],   // best first
  *                 timeline: [{ time, service, text }],
  *                 dependencies: [{ caller, callee, count, lagMs? }],   // lagMs: inferred edges only
- *                 dependencySource: 'traces' | 'co-occurrence' | 'none' }],
+ *                 dependencySource: 'traces' | 'co-occurrence' | 'none',
+ *                 virtualServices: [service] }],   // uninstrumented peers seen from their callers
  *   signals: { metric, span, log }, stepMs: { metric, event }, durationMs }
  * ```
  */
@@ -41,6 +42,7 @@ export function analysisToJson(analysis: Analysis): Record<string, unknown> {
         rank: rank + 1,
         service: c.service,
         instance: c.instance,
+        virtual: c.virtual,
         score: r3(c.score),
         signal: c.signal,
         mechanism: c.mechanism,
@@ -70,6 +72,7 @@ export function analysisToJson(analysis: Analysis): Record<string, unknown> {
       timeline: i.timeline.map((t) => ({ time: iso(t.timeMs), service: t.service, text: t.text })),
       dependencies: i.dependencies,
       dependencySource: i.dependencySource,
+      virtualServices: i.virtualServices,
     })),
     signals: analysis.signals,
     stepMs: analysis.stepMs,

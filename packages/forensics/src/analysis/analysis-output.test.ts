@@ -44,6 +44,7 @@ const analysis: Analysis = {
           ],
           traces: ['abc'],
           explainedBy: null,
+          virtual: false,
         },
         {
           service: 'api',
@@ -55,11 +56,13 @@ const analysis: Analysis = {
           logs: [],
           traces: [],
           explainedBy: 'db',
+          virtual: false,
         },
       ],
       timeline: [{ timeMs: T + 41_000, service: 'db', text: 'cpu ↑ 10 → 90' }],
       dependencies: [{ caller: 'api', callee: 'db', count: 10 }],
       dependencySource: 'traces',
+      virtualServices: [],
     },
   ],
   signals: { metric: 3, span: 6, log: 2 },
@@ -92,6 +95,32 @@ describe('analysis outputs', () => {
       [1, 'db', 9.5],
       [2, 'api', 2],
     ]);
+  });
+
+  it('marks an uninstrumented dependency as virtual in the text and the JSON', () => {
+    const first = analysis.incidents[0];
+    if (first === undefined) throw new Error('fixture has an incident');
+    const withPeer: Analysis = {
+      ...analysis,
+      incidents: [
+        {
+          ...first,
+          causes: first.causes.map((c, k) => (k === 0 ? { ...c, service: 'postgresql', virtual: true } : c)),
+          virtualServices: ['postgresql'],
+        },
+      ],
+    };
+    const text = formatAnalysis(withPeer);
+    expect(text).toContain('1. postgresql (db-1) [uninstrumented, seen from its callers]');
+    expect(text).toContain('Uninstrumented dependencies (virtual nodes, from their callers');
+    expect(analysisToJson(withPeer)).toMatchObject({
+      incidents: [
+        {
+          virtualServices: ['postgresql'],
+          causes: [{ service: 'postgresql', virtual: true }, { virtual: false }],
+        },
+      ],
+    });
   });
 
   it('says so when there is no incident', () => {

@@ -48,6 +48,12 @@ export interface Cause {
   readonly traces: readonly string[];
   /** Share of the score removed because a dependency of this service explains it. */
   readonly explainedBy: string | null;
+  /**
+   * An uninstrumented dependency (a database, an external API) seen only through its callers'
+   * client spans: a virtual node named from their `peer.service`, `db.system.name` or
+   * `server.address`.
+   */
+  readonly virtual: boolean;
 }
 
 export interface TimelineEntry {
@@ -77,6 +83,8 @@ export interface Incident {
   }>;
   /** Where the edges come from: observed calls, inferred timing, or nothing to go on. */
   readonly dependencySource: 'traces' | 'co-occurrence' | 'none';
+  /** Nodes of the graph that are uninstrumented peers inferred from their callers' client spans. */
+  readonly virtualServices: readonly string[];
 }
 
 export interface Analysis {

@@ -15,6 +15,7 @@ import { metricSignals } from './metric-signals.js';
 import type { Signal } from './signal.js';
 import { scoreSignal } from './signal-scoring.js';
 import { spanSignals } from './span-signals.js';
+import { virtualPeerEdges, virtualPeerTraces } from './virtual-peers.js';
 
 export interface AnalyzeOptions {
   /** Look for the incident around this time (epoch ms), as `--around TIME`. */
@@ -149,16 +150,18 @@ function secondaryWhereTraced(s: Signal, traced: ReadonlySet<string>): Signal {
 function cascadeGraph(
   deps: ReadonlyArray<{ caller: string; callee: string; count: number }>,
   onsets: readonly SignalOnset[],
-): Pick<Incident, 'dependencies' | 'dependencySource'> {
+  virtual: readonly string[],
+): Pick<Incident, 'dependencies' | 'dependencySource' | 'virtualServices'> {
   if (deps.length > 0)
     return {
       dependencies: deps.map((d) => ({ caller: d.caller, callee: d.callee, count: d.count })),
       dependencySource: 'traces',
+      virtualServices: virtual,
     };
   const inferred = cooccurrenceEdges(onsets);
   return inferred.length > 0
-    ? { dependencies: inferred, dependencySource: 'co-occurrence' }
-    : { dependencies: [], dependencySource: 'none' };
+    ? { dependencies: inferred, dependencySource: 'co-occurrence', virtualServices: [] }
+    : { dependencies: [], dependencySource: 'none', virtualServices: [] };
 }
 
 /**
@@ -183,8 +186,17 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
       const o = scoreSignal(s, w.fromMs, w.toMs);
       if (o !== undefined && o.z >= 3) onsets.push(o);
     }
-    const deps = await store.queries.spanEdges({ fromMs: w.fromMs - 10 * 60_000, toMs: w.toMs });
+    const depWindow = { fromMs: w.fromMs - 10 * 60_000, toMs: w.toMs };
+    const peerEdges = await virtualPeerEdges(store, depWindow);
+    const virtual = [...new Set(peerEdges.map((e) => e.callee))].sort();
+    const deps = [
+      ...(await store.queries.spanEdges(depWindow)),
+      ...peerEdges.map((e) => ({ caller: e.caller, callee: e.callee, count: e.count })),
+    ];
     const ranked = rankServices(onsets, deps, { traced });
+    const callers = new Map<string, Set<string>>();
+    for (const d of deps)
+      if (d.caller !== d.callee) callers.set(d.callee, (callers.get(d.callee) ?? new Set()).add(d.caller));
     const inWindow = allEvents.filter((e) => e.timeMs >= w.fromMs - 60_000 && e.timeMs < w.toMs);
     const causes: Cause[] = [];
     for (const r of ranked.slice(0, options.maxCauses ?? 10)) {
@@ -209,11 +221,16 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
           evidence: r.evidence,
           events: inWindow.map((e) => ({ kind: e.kind, service: e.service })),
           incidentEvidence: onsets,
+          callerEvidence: onsets.filter((o) => callers.get(r.service)?.has(o.service) === true),
+          database: peerEdges.some((e) => e.callee === r.service && e.database),
         }),
         evidence: r.evidence.slice(0, 12),
         logs: await logEvidence(store, r.service, w.fromMs - 60_000, w.toMs, templates),
-        traces: await traceEvidence(store, r.service, w.fromMs, w.toMs),
+        traces: virtual.includes(r.service)
+          ? await virtualPeerTraces(store, r.service, w.fromMs, w.toMs)
+          : await traceEvidence(store, r.service, w.fromMs, w.toMs),
         explainedBy: r.explainedBy,
+        virtual: virtual.includes(r.service),
       });
     }
     const timeline: TimelineEntry[] = [
@@ -234,7 +251,7 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
       severity: Math.round(w.severity * 1000) / 1000,
       causes,
       timeline,
-      ...cascadeGraph(deps, onsets),
+      ...cascadeGraph(deps, onsets, virtual),
     });
   }
   const count = (src: string) => signals.filter((s) => s.source === src).length;

@@ -111,6 +111,25 @@ export interface RankOptions {
 const isGap = (o: SignalOnset) => o.name.startsWith('wait around calls');
 
 /**
+ * Evidence of a caller queueing (a pool, a queue, requests in flight; its own time growing) that a
+ * callee which slowed down or failed before it accounts for: by Little's law, what is held or
+ * waiting grows as rate × latency of the calls it guards. A queue counts only after the callee
+ * moved; the caller's own time also when they moved together, if the callee added more latency
+ * than the caller did; the caller's own error reports once a callee that fails had moved first.
+ */
+function waitExplained(
+  e: SignalOnset,
+  callee: { onsetMs: number; slowMs: number; failing: boolean },
+): boolean {
+  if (e.caller !== undefined) return false;
+  // Errors the caller logs about calls that fail (`fetch failed`) once the callee began failing.
+  if (isFailure(e)) return callee.failing && callee.onsetMs < e.onsetMs;
+  if (e.kind === 'saturation') return callee.onsetMs < e.onsetMs;
+  if (e.kind !== 'self-time' || isGap(e) || callee.onsetMs > e.onsetMs) return false;
+  return callee.slowMs >= e.after - e.before;
+}
+
+/**
  * How much latency a service added, in ms, as its spans measure it (its entry latency, or its
  * callers' calls to it; time waiting around calls to it): the largest rise among that evidence,
  * NaN without span latency evidence.
@@ -251,11 +270,25 @@ export function rankServices(
   for (const [service, r] of raw) {
     let explainedFail = 0;
     let explainedSlow = 0;
+    let explainedWait = 0;
+    let waitBy: ((e: SignalOnset) => boolean) | null = null;
     let explainedBy: string | null = null;
     let best = 0;
     for (const c of callees.get(service) ?? []) {
       const rc = raw.get(c);
-      if (rc === undefined || rc.onsetMs > r.onsetMs + toleranceMs) continue;
+      if (rc === undefined) continue;
+      const callee = { onsetMs: rc.onsetMs, slowMs: rc.slowMs, failing: rc.failing + rc.failingOwn > 0 };
+      const explains = (e: SignalOnset) => waitExplained(e, callee);
+      const wait = families(r.evidence, false, traced, explains);
+      if (wait > explainedWait) {
+        explainedWait = wait;
+        waitBy = explains;
+      }
+      if (wait > best) {
+        best = wait;
+        explainedBy = c;
+      }
+      if (rc.onsetMs > r.onsetMs + toleranceMs) continue;
       const fail = rc.failing + rc.failingOwn;
       // A callee explains a caller's slowness only as far as its own added latency reaches: 5 ms
       // more in a callee does not account for 150 ms more in its caller.
@@ -264,11 +297,12 @@ export function rankServices(
       const slow = (rc.intrinsic + rc.propagated - fail) * share;
       explainedFail = Math.max(explainedFail, fail);
       explainedSlow = Math.max(explainedSlow, slow);
-      if (fail + slow > best) {
-        best = fail + slow;
+      if (fail + slow + wait > best) {
+        best = fail + slow + wait;
         explainedBy = c;
       }
     }
+    const intrinsic = r.intrinsic - 0.8 * explainedWait;
     const ownFail = r.failing;
     const ownSlow = r.propagated - r.failing;
     const propagated =
@@ -279,16 +313,18 @@ export function rankServices(
     const keptFail = ownFail - 0.8 * explainedFail > 0.25 * ownFail;
     const keptSlow = ownSlow - 0.8 * explainedSlow > 0.25 * ownSlow;
     const standing = r.evidence.filter(
-      (e) => e.z >= 5 && (!PROPAGATING.has(e.kind) || (isFailure(e) ? keptFail : keptSlow)),
+      (e) =>
+        e.z >= 5 &&
+        (PROPAGATING.has(e.kind) ? (isFailure(e) ? keptFail : keptSlow) : waitBy === null || !waitBy(e)),
     );
     const sources = new Set(standing.map((e) => e.source)).size;
-    const score = (r.intrinsic + propagated) * (1 + 0.25 * Math.max(0, sources - 1));
+    const score = (intrinsic + propagated) * (1 + 0.25 * Math.max(0, sources - 1));
     out.push({
       service,
       score,
-      intrinsic: r.intrinsic,
+      intrinsic,
       propagated,
-      explainedBy: best > 0 && propagated < r.propagated ? explainedBy : null,
+      explainedBy: best > 0 && (propagated < r.propagated || explainedWait > 0) ? explainedBy : null,
       evidence: r.evidence,
       onsetMs: r.onsetMs,
     });

@@ -40,7 +40,7 @@ const oneLine = (s: string, max = 160) => {
 
 function formatCause(c: Cause, rank: number, offset: number): string[] {
   const out: string[] = [];
-  const where = c.instance === null ? c.service : `${c.service} (${c.instance})`;
+  const where = `${c.instance === null ? c.service : `${c.service} (${c.instance})`}${c.virtual ? ' [uninstrumented, seen from its callers]' : ''}`;
   out.push(`  ${rank}. ${where}  score ${c.score.toFixed(2)}  — ${c.signal}`);
   if (c.mechanism !== null) out.push(`     mechanism: ${c.mechanism}`);
   if (c.explainedBy !== null) out.push(`     partly explained by its dependency ${c.explainedBy}`);
@@ -71,6 +71,11 @@ function formatCascade(i: Incident): string[] {
     return [
       '',
       `  Cascade: ${i.dependencies.length} caller → callee edges from traces (drawn in --html, listed in --json)`,
+      ...(i.virtualServices.length === 0
+        ? []
+        : [
+            `  Uninstrumented dependencies (virtual nodes, from their callers' client spans): ${i.virtualServices.map((v) => oneLine(v, 60)).join(', ')}`,
+          ]),
     ];
   if (i.dependencySource === 'none') return [];
   const shown = i.dependencies.slice(0, 8).map((d) => {

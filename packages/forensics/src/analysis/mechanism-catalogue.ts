@@ -11,6 +11,10 @@ export interface MechanismInput {
   readonly events: ReadonlyArray<{ readonly kind: string; readonly service: string | null }>;
   /** Other services' evidence in the incident (for "all at once" patterns). */
   readonly incidentEvidence: readonly SignalOnset[];
+  /** Evidence of the services that call this one (a dependency's effect shows in its callers). */
+  readonly callerEvidence?: readonly SignalOnset[];
+  /** The service is a database seen from its callers' queries (a virtual node). */
+  readonly database?: boolean;
 }
 
 const has = (ev: readonly SignalOnset[], re: RegExp, dir: 'up' | 'down' = 'up') =>
@@ -35,6 +39,17 @@ export function nameMechanism(input: MechanismInput): string | null {
       : 'memory leak → GC pauses stall the event loop → latency rises';
   if (has(ev, /client_requests|retr|attempt/i) && (kind(ev, 'errors') || kind(ev, 'latency')))
     return 'retry storm: timeouts trigger client retries that add load and keep the system overloaded after the trigger';
+  const ownLatency = ev.some(
+    (e) => (e.kind === 'self-time' || (e.kind === 'latency' && e.caller !== undefined)) && e.z >= 4,
+  );
+  // A dependency that slowed down or failed while its callers' connection pools filled: the
+  // database is the trigger, the pools the mechanism (in use = rate × latency).
+  if (
+    input.database === true &&
+    (ownLatency || kind(ev, 'errors')) &&
+    has(input.callerEvidence ?? [], /pool|waiting/i)
+  )
+    return 'slow or failing database → connection pool saturation in its callers: calls to it lengthened or failed first, connections were held longer (in use = rate × latency) and requests queued for one';
   if (has(ev, /pool.*(in_use|waiting|pending)|waiting|pool/i))
     return 'connection pool saturation: slow queries hold every connection (in use = rate × latency) and requests queue for one';
   if (has(ev, /job|batch|cron/i))
@@ -42,9 +57,6 @@ export function nameMechanism(input: MechanismInput): string | null {
   if (kind(ev, 'cpu') && !kind(ev, 'memory'))
     return 'CPU saturation in the service (contention or a hot loop) slows every request it serves';
   if (kind(ev, 'memory')) return 'memory growth in the service (a leak or a hog) until it slows or is killed';
-  const ownLatency = ev.some(
-    (e) => (e.kind === 'self-time' || (e.kind === 'latency' && e.caller !== undefined)) && e.z >= 4,
-  );
   if (ownLatency)
     return 'slow dependency without a timeout: calls to the service lengthened first and callers waited on them';
   if (kind(ev, 'log-template') || kind(ev, 'errors'))

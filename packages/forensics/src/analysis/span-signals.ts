@@ -13,6 +13,7 @@ import type { TelemetryStore } from '../store/telemetry-store.js';
 import { eventStepMs } from './event-step.js';
 import { quantileSorted } from './robust-stats.js';
 import type { Signal, SignalKind } from './signal.js';
+import { VIRTUAL_CALLS_CTES } from './virtual-peers.js';
 
 type Row = Record<string, unknown>;
 const num = (r: Row, k: string): number => {
@@ -32,24 +33,30 @@ export const SPAN_TIMING_RESOLUTION_MS = 1;
 /** Spans per bucket, on average, below which a bucket's quantile is mostly one request's noise. */
 export const MIN_SPANS_PER_BUCKET = 5;
 
-/** One row per span: its service, caller service (entry spans), times, self time, error, callees. */
+/**
+ * One row per span: its service, caller service (entry spans), times, self time, error, callees.
+ * A client span to an uninstrumented peer is filed under the peer (virtual-peers.ts): its duration
+ * is the peer's latency, not its caller's own time.
+ */
 const SPAN_ROWS = `
-WITH err AS (SELECT DISTINCT trace_id, span_id FROM logs WHERE level IN ('error','fatal') AND span_id IS NOT NULL),
-ch AS (SELECT trace_id, parent_span_id AS sid, sum(duration_ms) AS cd FROM spans
+WITH ${VIRTUAL_CALLS_CTES},
+err AS (SELECT DISTINCT trace_id, span_id FROM logs WHERE level IN ('error','fatal') AND span_id IS NOT NULL),
+ch AS (SELECT trace_id, parent_span_id AS sid, sum(duration_ms) AS cd FROM spans_v
        WHERE parent_span_id IS NOT NULL GROUP BY 1, 2),
-kids AS (SELECT c.trace_id, c.parent_span_id AS sid, list(DISTINCT c.service) AS callees FROM spans c
-         JOIN spans p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
+kids AS (SELECT c.trace_id, c.parent_span_id AS sid, list(DISTINCT c.service) AS callees FROM spans_v c
+         JOIN spans_v p ON p.trace_id = c.trace_id AND p.span_id = c.parent_span_id
          WHERE c.service IS NOT NULL AND c.service IS DISTINCT FROM p.service GROUP BY 1, 2)
 SELECT sp.service, sp.start_ms AS t, sp.duration_ms AS d,
   greatest(sp.duration_ms - coalesce(ch.cd, 0), 0) AS self,
   (sp.status = 'error' OR err.span_id IS NOT NULL) AS e,
   (p.span_id IS NULL OR p.service IS DISTINCT FROM sp.service) AS entry,
-  p.service AS caller, k.callees
-FROM spans sp
+  p.service AS caller, k.callees, (vc.span_id IS NOT NULL) AS virt
+FROM spans_v sp
 LEFT JOIN ch ON ch.trace_id = sp.trace_id AND ch.sid = sp.span_id
-LEFT JOIN spans p ON p.trace_id = sp.trace_id AND p.span_id = sp.parent_span_id
+LEFT JOIN spans_v p ON p.trace_id = sp.trace_id AND p.span_id = sp.parent_span_id
 LEFT JOIN err ON err.trace_id = sp.trace_id AND err.span_id = sp.span_id
 LEFT JOIN kids k ON k.trace_id = sp.trace_id AND k.sid = sp.span_id
+LEFT JOIN virtual_calls vc ON vc.trace_id = sp.trace_id AND vc.span_id = sp.span_id
 WHERE sp.service IS NOT NULL AND sp.start_ms IS NOT NULL`;
 
 interface SpanRow {
@@ -156,6 +163,8 @@ export async function spanSignals(
   const edges = new Map<string, SpanRow[]>();
   const gaps = new Map<string, SpanRow[]>();
   const SEP = '\u0000';
+  const virtual = new Set<string>();
+  for (const r of rows) if (r.virt === true) virtual.add(String(r.service));
   for (const r of rows) {
     const service = String(r.service);
     const callees = Array.isArray(r.callees) ? r.callees.map(String) : [];
@@ -173,7 +182,9 @@ export async function spanSignals(
       if (r.caller !== null && r.caller !== undefined)
         push(edges, `${String(r.caller)}${SEP}${service}`, row);
     }
-    for (const c of callees) push(gaps, `${service}${SEP}${c}`, row);
+    // Around a call to a virtual peer there is no server side to subtract: the caller's own time
+    // there is its own work, not a wait on the path.
+    for (const c of callees) if (!virtual.has(c)) push(gaps, `${service}${SEP}${c}`, row);
   }
   const signals: Signal[] = [];
   for (const [service, list] of all) {

@@ -158,3 +158,127 @@ export async function writeMetricsCascadeIncident(dir: string, seed = 3): Promis
   await writeFile(join(dir, 'metrics.jsonl'), `${lines.join('\n')}\n`);
   return { onsetMs };
 }
+
+/** Which uninstrumented dependency turns slow in `writeUninstrumentedPeerIncident`. */
+export type SlowPeer = 'database' | 'external-api';
+
+/**
+ * frontend → app (three instances, traced) → PostgreSQL and an external pricing API, neither
+ * traced: they show only as the app's CLIENT spans (`db.system.name=postgresql`;
+ * `server.address=127.0.0.1`, `server.port=9400`). The frontend calls the app through a client
+ * span too (`server.address=127.0.0.1:8080`), answered by the app's traced server span. Three
+ * requests a second for 10 minutes; at minute 6 the database's queries take 250 ms instead of 3 ms
+ * (the app instances' pools queue: `db_pool_waiting` rises a few seconds later), or 60 % of the
+ * pricing API's answers take 2 s instead of 5 ms.
+ */
+export async function writeUninstrumentedPeerIncident(
+  dir: string,
+  slow: SlowPeer,
+  seed = 4,
+): Promise<{ onsetMs: number }> {
+  const rnd = random(seed);
+  const onsetMs = T0 + 6 * 60_000;
+  const instances = ['app-1', 'app-2', 'app-3'];
+  const resources = new Map<string, unknown[]>([
+    ['frontend', []],
+    ...instances.map((i): [string, unknown[]] => [i, []]),
+  ]);
+  const nano = (ms: number) => String(BigInt(Math.round(ms * 1000)) * 1000n);
+  const attrs = (o: Record<string, string | number>) =>
+    Object.entries(o).map(([key, v]) => ({
+      key,
+      value: typeof v === 'number' ? { intValue: String(v) } : { stringValue: v },
+    }));
+  let id = 0;
+  const nextId = () => hex(++id, 16);
+  for (let i = 0; i < 1800; i++) {
+    const start = T0 + Math.floor(i / 3) * 1000 + (i % 3) * 333 + rnd() * 100;
+    const instance = instances[i % 3] as string;
+    const bad = start >= onsetMs;
+    const trace = hex(i + 1, 32);
+    const span = (
+      spanId: string,
+      parent: string | undefined,
+      name: string,
+      kind: number,
+      s: number,
+      e: number,
+      a: Record<string, string | number> = {},
+    ) => ({
+      traceId: trace,
+      spanId,
+      ...(parent === undefined ? {} : { parentSpanId: parent }),
+      name,
+      kind,
+      startTimeUnixNano: nano(s),
+      endTimeUnixNano: nano(e),
+      attributes: attrs(a),
+    });
+    const app: unknown[] = [];
+    const appServer = nextId();
+    const appStart = start + 1 + rnd() * 0.5;
+    let t = appStart + 0.5 + rnd() * 0.5;
+    const waitMs = slow === 'database' && start >= onsetMs + 5000 ? 40 + rnd() * 80 : 0.1 + rnd() * 0.2;
+    app.push(
+      span(nextId(), appServer, 'pg.pool.acquire', 1, t, t + waitMs, { 'db.system.name': 'postgresql' }),
+    );
+    t += waitMs;
+    for (const q of ['SELECT product', 'SELECT order_stats']) {
+      const ms = slow === 'database' && bad ? 250 + rnd() * 50 : 2 + rnd() * 2;
+      app.push(
+        span(nextId(), appServer, 'pg.query', 3, t, t + ms, {
+          'db.system.name': 'postgresql',
+          'db.operation.name': q,
+        }),
+      );
+      t += ms + 0.2;
+    }
+    const priceMs = slow === 'external-api' && bad && rnd() < 0.6 ? 2000 + rnd() * 100 : 4 + rnd() * 2;
+    app.push(
+      span(nextId(), appServer, 'GET', 3, t, t + priceMs, {
+        'http.request.method': 'GET',
+        'server.address': '127.0.0.1',
+        'server.port': 9400,
+      }),
+    );
+    t += priceMs + 0.5 + rnd() * 0.5;
+    const feServer = nextId();
+    const feClient = nextId();
+    app.push(span(appServer, feClient, 'GET /api/products', 2, appStart, t));
+    resources.get(instance)?.push(...app);
+    resources.get('frontend')?.push(
+      span(feServer, undefined, 'GET /', 2, start, t + 1.5),
+      span(feClient, feServer, 'GET', 3, start + 0.5, t + 1, {
+        'server.address': '127.0.0.1',
+        'server.port': 8080,
+      }),
+    );
+  }
+  const otlp = {
+    resourceSpans: [...resources].map(([name, spans]) => ({
+      resource: {
+        attributes: attrs(
+          name === 'frontend'
+            ? { 'service.name': 'frontend' }
+            : { 'service.name': 'app', 'service.instance.id': name },
+        ),
+      },
+      scopeSpans: [{ spans }],
+    })),
+  };
+  const metrics: string[] = [];
+  for (const instance of instances) {
+    const waiting: [number, string][] = [];
+    for (let s = 0; s < 600; s++) {
+      const ms = T0 + s * 1000;
+      const queued = slow === 'database' && ms >= onsetMs + 5000;
+      waiting.push([ms / 1000, String(queued ? 8 + rnd() * 2 : rnd() < 0.1 ? 1 : 0)]);
+    }
+    metrics.push(
+      JSON.stringify({ metric: { __name__: 'db_pool_waiting', service: 'app', instance }, values: waiting }),
+    );
+  }
+  await writeFile(join(dir, 'spans.otlp.json'), JSON.stringify(otlp));
+  await writeFile(join(dir, 'metrics.jsonl'), `${metrics.join('\n')}\n`);
+  return { onsetMs };
+}

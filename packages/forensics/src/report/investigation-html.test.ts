@@ -40,6 +40,7 @@ const cause: Cause = {
   logs: [{ timeMs: T + 61_000, service: 'db', level: 'error', message: EVIL, traceId: `t${EVIL_IMG}` }],
   traces: [`trace${EVIL}`],
   explainedBy: null,
+  virtual: false,
 };
 
 const incident: Incident = {
@@ -50,6 +51,7 @@ const incident: Incident = {
   timeline: [{ timeMs: T + 60_000, service: EVIL_IMG, text: EVIL }],
   dependencies: [{ caller: `api${EVIL}`, callee: `db${EVIL}`, count: 3 }],
   dependencySource: 'traces',
+  virtualServices: [],
 };
 
 const analysis: Analysis = {
@@ -185,6 +187,27 @@ describe('investigationHtml', () => {
     expect(inferred).toContain('median lag 4 s');
     expect(inferred).not.toContain(EVIL);
     expect(html).not.toContain('edge inferred');
+  });
+
+  it('draws an uninstrumented dependency as a dashed, labelled virtual node', () => {
+    const page = investigationHtml({
+      analysis: {
+        ...analysis,
+        incidents: [
+          {
+            ...incident,
+            causes: [{ ...cause, service: 'postgresql', virtual: true }],
+            dependencies: [{ caller: 'app', callee: 'postgresql', count: 40 }],
+            virtualServices: ['postgresql'],
+          },
+        ],
+      },
+      dataQuality,
+      charts,
+    });
+    expect(page).toContain('class="node virtual"');
+    expect(page).toContain('uninstrumented, seen from its callers');
+    expect(html).not.toContain('class="node virtual"');
   });
 
   it('says so when there is no incident', () => {

@@ -146,8 +146,9 @@ function cascadeSvg(incident: Incident, k: number): string {
     const share = s === undefined || !(best > 0) ? 0 : s / best;
     const r = rank.get(n);
     const label = `${r === undefined ? '' : `#${r} `}${cut(n, 22)}`;
-    const tip = `${n}${s === undefined ? '' : ` — cause #${r}, score ${s.toFixed(2)}`}`;
-    return `<g class="node"><title>${esc(tip)}</title><rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="6" fill="${anomalyColour(share)}"${r === 1 ? ' class="top"' : ''}/><text x="${p.x + NODE_W / 2}" y="${p.y + NODE_H / 2 + 4}" text-anchor="middle"${share > 0.55 ? ' fill="#fff"' : ''}>${esc(label)}</text></g>`;
+    const virtual = incident.virtualServices.includes(n);
+    const tip = `${n}${virtual ? ' (uninstrumented: seen from its callers’ client spans)' : ''}${s === undefined ? '' : ` — cause #${r}, score ${s.toFixed(2)}`}`;
+    return `<g class="node${virtual ? ' virtual' : ''}"><title>${esc(tip)}</title><rect x="${p.x}" y="${p.y}" width="${NODE_W}" height="${NODE_H}" rx="6" fill="${anomalyColour(share)}"${r === 1 ? ' class="top"' : ''}/><text x="${p.x + NODE_W / 2}" y="${p.y + NODE_H / 2 + 4}" text-anchor="middle"${share > 0.55 ? ' fill="#fff"' : ''}>${esc(label)}</text></g>`;
   });
   return `<svg class="cascade" role="img" aria-label="service dependencies, callers on the left" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" xmlns="http://www.w3.org/2000/svg">
 <defs><marker id="${marker}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#667"/></marker></defs>
@@ -157,7 +158,11 @@ ${boxes.join('\n')}
 <p class="muted">${
     inferred
       ? 'No traces in this window: edges inferred from the order in which services moved (dashed; a later service drawn as the caller of an earlier one), not observed calls'
-      : 'Callers on the left, callees to the right (from traces)'
+      : `Callers on the left, callees to the right (from traces)${
+          incident.virtualServices.length > 0
+            ? '; dashed boxes: uninstrumented dependencies, seen only through their callers’ client spans'
+            : ''
+        }`
   }; the redder a service, the higher its score as a cause.</p>`;
 }
 
@@ -177,7 +182,7 @@ function causeHtml(c: Cause, rank: number): string {
         `<li><span class="t">${clock(l.timeMs)}</span> <span class="lvl">${esc(l.level ?? '')}</span> <code class="logline">${esc(l.message)}</code>${l.traceId === null ? '' : ` <span class="muted">trace ${esc(l.traceId)}</span>`}</li>`,
     )
     .join('\n');
-  return `<li class="cause"><h4>${rank}. ${esc(where)} <span class="score">score ${c.score.toFixed(2)}</span> — ${esc(c.signal)}</h4>
+  return `<li class="cause"><h4>${rank}. ${esc(where)}${c.virtual ? ' <span class="muted">(uninstrumented, seen from its callers)</span>' : ''} <span class="score">score ${c.score.toFixed(2)}</span> — ${esc(c.signal)}</h4>
 ${c.mechanism === null ? '' : `<p><b>Mechanism:</b> ${esc(c.mechanism)}</p>`}
 ${c.explainedBy === null ? '' : `<p class="muted">Partly explained by its dependency ${esc(c.explainedBy)}.</p>`}
 ${evidence === '' ? '' : `<table class="evidence"><thead><tr><th>onset</th><th>signal</th><th>source</th><th>kind</th><th>change</th><th>shift</th></tr></thead><tbody>${evidence}</tbody></table>`}
@@ -282,7 +287,7 @@ table{border-collapse:collapse;margin:4px 0}td,th{padding:3px 10px;border-bottom
 .muted{color:#667}.score{color:#b00020;font-weight:600}code{font:12px ui-monospace,monospace;background:#f3f4f8;padding:1px 4px;border-radius:3px;white-space:pre-wrap;word-break:break-all}
 ul.logs{list-style:none;padding-left:8px}ul.logs li{margin:2px 0}.t{font-family:ui-monospace,monospace}.lvl{font-weight:600}
 .chart{margin:6px 0 12px}.chart .title{font-size:13px;font-weight:600}.chart .detail{font-size:12px;color:#667}
-svg.cascade{font:12px system-ui,sans-serif;overflow:visible}svg .edge{fill:none;stroke:#99a;stroke-width:1.5}svg .edge.inferred{stroke-dasharray:5 4}svg rect{stroke:#556}svg rect.top{stroke:#b00020;stroke-width:2.5}
+svg.cascade{font:12px system-ui,sans-serif;overflow:visible}svg .edge{fill:none;stroke:#99a;stroke-width:1.5}svg .edge.inferred{stroke-dasharray:5 4}svg rect{stroke:#556}svg .virtual rect{stroke-dasharray:4 3}svg rect.top{stroke:#b00020;stroke-width:2.5}
 tr.details td{border-bottom:1px solid #ccd;font-size:12px}tr.details ul{margin:0;padding-left:18px}td.path{word-break:break-all}
 </style></head><body>
 <h1>${esc(title)}</h1>
