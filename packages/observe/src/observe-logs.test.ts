@@ -133,6 +133,56 @@ describe('observe() with logs', () => {
     });
   });
 
+  it('carries the request id (and trace ids) into lines logged after awaits', async () => {
+    for (const traced of [false, true]) {
+      const dir = tempDir();
+      const file = join(dir, 'app.jsonl');
+      const obs = observe({
+        service: 'api',
+        logs: { destination: file },
+        ...(traced ? { traces: { exporter: { file: join(dir, 'spans.jsonl') } } } : {}),
+      });
+      cleanups.push(() => obs.close());
+      // read before serving: from here on, requests run in their async context
+      const log = obs.log;
+      const server = createServer((req, res) => {
+        if (obs.handler(req, res)) return;
+        void (async () => {
+          await new Promise((r) => setTimeout(r, 2));
+          await Promise.resolve();
+          log?.info({ url: req.url }, 'after awaits');
+          res.end('ok');
+        })();
+      });
+      obs.instrumentHttpServer(server);
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      cleanups.push(() => {
+        server.closeAllConnections();
+        return new Promise((r) => server.close(r));
+      });
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const answers = await Promise.all(
+        ['a', 'b', 'c'].map((id) => fetch(`${base}/${id}`, { headers: { 'x-request-id': `req-${id}` } })),
+      );
+      await Promise.all(answers.map((r) => r.text()));
+      await obs.close();
+      const lines = readLines(file) as (Line & { url?: string })[];
+      const mine = lines.filter((l) => l.msg === 'after awaits');
+      expect(mine).toHaveLength(3);
+      // concurrent requests never see each other's ids
+      for (const l of mine) expect(l.request_id).toBe(`req-${l.url?.slice(1)}`);
+      for (const l of mine) {
+        const access = lines.find((a) => a.msg === 'request completed' && a.request_id === l.request_id);
+        if (traced) {
+          expect(l.trace_id).toMatch(/^[0-9a-f]{32}$/);
+          expect(access?.trace_id).toBe(l.trace_id);
+        } else {
+          expect(l.trace_id).toBeUndefined();
+        }
+      }
+    }
+  });
+
   it('flushes buffered lines on close(), and later lines neither throw nor land', async () => {
     const file = join(tempDir(), 'app.jsonl');
     // a buffer far larger than what is logged: nothing reaches the file before close()

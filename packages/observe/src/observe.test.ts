@@ -31,6 +31,7 @@ describe('observe()', () => {
   it('leaves no subscription, timer, observer or listener after shutdown', async () => {
     const server = createServer();
     const listenersBefore = server.listenerCount('request');
+    const emitBefore = server.emit;
     const setSpy = vi.spyOn(globalThis, 'setInterval');
     const clearSpy = vi.spyOn(globalThis, 'clearInterval');
     const observeSpy = vi.spyOn(PerformanceObserver.prototype, 'observe');
@@ -42,13 +43,17 @@ describe('observe()', () => {
     expect(observers.length).toBeGreaterThan(0);
     obs.instrumentHttpServer(server);
     for (const name of CHANNELS) expect(channel(name).hasSubscribers, name).toBe(true);
-    expect(server.listenerCount('request')).toBe(listenersBefore + 1);
+    // requests are observed through one wrapper of the server's emit, not through listeners
+    expect(server.emit).not.toBe(emitBefore);
+    expect(server.listenerCount('request')).toBe(listenersBefore);
     await obs.metrics();
 
     obs.shutdown();
     obs.shutdown(); // idempotent
     for (const name of CHANNELS) expect(channel(name).hasSubscribers, name).toBe(false);
     expect(server.listenerCount('request')).toBe(listenersBefore);
+    expect(server.emit).toBe(emitBefore);
+    expect(Object.hasOwn(server, 'emit')).toBe(false);
     for (const t of timers) expect(clearSpy.mock.calls.some((c) => c[0] === t)).toBe(true);
     for (const o of observers) expect(disconnectSpy.mock.contexts).toContain(o);
     expect((await obs.metrics()).trim()).toBe('');

@@ -9,12 +9,12 @@ import {
   releaseCacheMetrics,
 } from './cache/instrument-cache.js';
 import { instrumentJobs, releaseJobMetrics } from './jobs/instrument-jobs.js';
-import { accessLog as makeAccessLog } from './logs/access-log.js';
+import { type AccessLogFn, accessLog as makeAccessLog } from './logs/access-log.js';
 import { type FileDestination, fileDestination, type LogWriteStats } from './logs/file-destination.js';
-import { createLogger } from './logs/logger.js';
-import { scopeRequests } from './logs/request-scope.js';
+import { buildLogger } from './logs/logger.js';
+import { wantRequestContext } from './logs/request-context.js';
 import { EventMetrics } from './metrics/event-metrics.js';
-import { HttpMetrics, type RequestEndFn, type RouteFn } from './metrics/http-metrics.js';
+import { HttpMetrics, type RouteFn } from './metrics/http-metrics.js';
 import { RuntimeMetrics } from './metrics/runtime-metrics.js';
 import { instrumentFetch, releaseOutboundMetrics } from './outbound/instrument-fetch.js';
 import {
@@ -24,7 +24,8 @@ import {
   poolMetricsFor,
   releasePoolMetrics,
 } from './pool/instrument-pool.js';
-import { type FetchLike, tracedFetch, traceHttpServer } from './traces/http.js';
+import { instrumentServer } from './server/instrument-server.js';
+import { type FetchLike, tracedFetch } from './traces/http.js';
 import { tracePool } from './traces/pool.js';
 import { type CreateTracingOptions, createTracing, type Tracing } from './traces/tracing.js';
 
@@ -37,6 +38,13 @@ export interface ObserveOptions {
   readonly registry?: Registry;
   /** Bounded route label for a request; defaults to method + first path segment (`GET /users`). */
   readonly route?: RouteFn;
+  /**
+   * The name of the dependency `observer.fetch` calls: the bounded `dependency` label of the
+   * outbound metrics and, with traces, `peer.service` of the client spans (how service graphs and
+   * `faultline investigate` name an uninstrumented API). Default: the URL's host (`pricing:8080`),
+   * and no `peer.service`.
+   */
+  readonly dependency?: (url: URL) => string;
   /** Path `handler` answers on; default `/metrics`. */
   readonly metricsPath?: string;
   /**
@@ -79,7 +87,11 @@ export interface Observer {
   instrumentPool(pool: PgPoolLike, options: InstrumentPoolOptions): InstrumentedPool;
   /** The tracing set up by the `traces` option, if any. */
   readonly tracing: Tracing | undefined;
-  /** The logger set up by the `logs` option, if any. */
+  /**
+   * The logger set up by the `logs` option, if any. Reading it turns on the request context of
+   * instrumented servers (an AsyncLocalStorage, which costs CPU on every request): read it before
+   * serving, so that lines logged after an `await` by requests already running carry their id.
+   */
   readonly log: Logger | undefined;
   /** Failed writes and dropped bytes of the `logs` file (zeros for other destinations). */
   logStats(): LogWriteStats;
@@ -120,6 +132,7 @@ export function observe(options: ObserveOptions): Observer {
       ? undefined
       : createTracing({ service: options.service, instance, ...options.traces });
   const untrace: (() => void)[] = [];
+  const servers = new Set<Server>();
   const jobs = instrumentJobs({ registry, ...(tracing === undefined ? {} : { tracing }) });
   const logs = options.logs === undefined ? undefined : setUpLogs(options.logs);
   let closed = false;
@@ -144,26 +157,48 @@ export function observe(options: ObserveOptions): Observer {
     metrics: () => registry.metrics(),
     handler,
     tracing,
-    log: logs?.log,
+    get log() {
+      // lines logged inside handlers need the request id after their awaits too
+      if (logs !== undefined) wantRequestContext();
+      return logs?.log;
+    },
     logStats: () => logs?.file?.stats() ?? { writeErrors: 0, droppedBytes: 0 },
-    fetch: instrumentFetch(tracing === undefined ? globalThis.fetch : tracedFetch(tracing), { registry }),
+    fetch: instrumentFetch(
+      tracing === undefined
+        ? globalThis.fetch
+        : tracedFetch(
+            tracing,
+            globalThis.fetch,
+            options.dependency === undefined ? {} : { peerService: options.dependency },
+          ),
+      { registry, ...(options.dependency === undefined ? {} : { dependency: options.dependency }) },
+    ),
     instrumentCache: (cache, opts) =>
       instrumentCache(cache, { ...opts, registry, ...(tracing === undefined ? {} : { tracing }) }),
     runJob: (name, fn) => jobs.runJob(name, fn),
     instrumentHttpServer: (server) => {
-      http.instrument(server, logs?.accessLog);
-      // inside the tracing wrapper, so that it sees the request's span
-      if (logs !== undefined) untrace.push(scopeRequests(server, tracing?.getActiveSpanContext));
-      if (tracing !== undefined) {
-        untrace.push(
-          traceHttpServer(server, tracing, options.route === undefined ? {} : { route: options.route }),
-        );
-      }
+      if (closed || servers.has(server)) return;
+      servers.add(server);
+      untrace.push(
+        instrumentServer(server, {
+          metrics: http,
+          requestIds: logs !== undefined,
+          accessLog: logs?.accessLog,
+          tracing,
+          route: options.route,
+        }),
+      );
     },
     instrumentPool: (pool, opts) => {
       const instrumented = poolMetrics.instrument(pool, opts);
       pools.push(instrumented);
-      if (tracing !== undefined) untrace.push(tracePool(pool, tracing, { name: opts.name }));
+      if (tracing !== undefined)
+        untrace.push(
+          tracePool(pool, tracing, {
+            name: opts.name,
+            ...(opts.peerService === undefined ? {} : { peerService: opts.peerService }),
+          }),
+        );
       return instrumented;
     },
     close: async () => {
@@ -176,7 +211,7 @@ export function observe(options: ObserveOptions): Observer {
   function setUpLogs(o: ObserveLogsOptions): {
     log: Logger;
     file: FileDestination | undefined;
-    accessLog: RequestEndFn | undefined;
+    accessLog: AccessLogFn | undefined;
   } {
     const file =
       typeof o.destination === 'string'
@@ -184,7 +219,7 @@ export function observe(options: ObserveOptions): Observer {
         : undefined;
     const destination =
       file?.stream ?? (typeof o.destination === 'string' ? undefined : o.destination) ?? pino.destination(1);
-    const log = createLogger({
+    const log = buildLogger({
       service: options.service,
       instance,
       destination,
@@ -214,7 +249,7 @@ export function observe(options: ObserveOptions): Observer {
     }
     events.close();
     runtime.close();
-    http.close();
+    servers.clear();
     for (const p of pools) p.uninstrument();
     releasePoolMetrics(registry);
     releaseCacheMetrics(registry);

@@ -37,6 +37,8 @@ export async function startApp(config: AppConfig): Promise<StartedComponent> {
     service: 'app',
     instance: config.instance,
     route: routeOf,
+    // the only HTTP dependency: named as the lab's ground truth names it
+    dependency: () => 'external-api',
     ...(config.spanFile === undefined
       ? {}
       : { traces: { exporter: { file: config.spanFile }, sampleRatio: config.traceSampleRatio ?? 1 } }),
@@ -50,7 +52,7 @@ export async function startApp(config: AppConfig): Promise<StartedComponent> {
   });
   // an idle client whose connection the proxy cut must not crash the process
   pool.on('error', () => {});
-  const instrumented = obs.instrumentPool(pool, { name: 'main' });
+  const instrumented = obs.instrumentPool(pool, { name: 'main', peerService: 'postgres' });
   const getSpan = obs.tracing?.getActiveSpanContext;
   const log = createLogger({
     service: 'app',

@@ -1,6 +1,6 @@
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
 import { fileDestination } from './file-destination.js';
-import { requestContext } from './request-context.js';
+import { currentRequestId, wantRequestContext } from './request-context.js';
 
 /** The ids of the active span, as OpenTelemetry's `trace.getActiveSpan()?.spanContext()` gives them. */
 export interface ActiveSpanContext {
@@ -40,6 +40,12 @@ function defaultInstance(): string {
  * @example const log = createLogger({ service: 'api', poolState: () => ({ pool_active: pool.totalCount }) });
  */
 export function createLogger(options: CreateLoggerOptions): Logger {
+  wantRequestContext();
+  return buildLogger(options);
+}
+
+/** {@link createLogger} without asking for the request context (`observe()` asks when `log` is read). */
+export function buildLogger(options: CreateLoggerOptions): Logger {
   const { poolState, getActiveSpanContext } = options;
   const destination =
     typeof options.destination === 'string'
@@ -53,7 +59,7 @@ export function createLogger(options: CreateLoggerOptions): Logger {
       formatters: { level: (label) => ({ level: label }) },
       mixin(_mergeObject, level) {
         const fields: Record<string, string | number> = {};
-        const requestId = requestContext.requestId();
+        const requestId = currentRequestId();
         if (requestId !== undefined) fields.request_id = requestId;
         if (getActiveSpanContext !== undefined) {
           const span = safely(getActiveSpanContext);

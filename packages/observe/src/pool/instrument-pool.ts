@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { PreAggregatedHistogram } from '../metrics/pre-aggregated-histogram.js';
 
 /**
  * The parts of a node-postgres `Pool` (pg 8) that are read or wrapped; any pool with the same
@@ -24,6 +25,8 @@ export interface PoolState {
 export interface InstrumentPoolOptions {
   /** The `pool` label; one name per pool. */
   readonly name: string;
+  /** With traces: `peer.service` of the query spans, the database's name in service graphs. */
+  readonly peerService?: string;
 }
 
 export interface InstrumentedPool {
@@ -61,7 +64,7 @@ type ConnectCallback = (err: unknown, client: unknown, done: unknown) => void;
 /** The pool gauges, acquire histogram and counters of one registry, shared by all its pools. */
 export class PoolMetrics {
   private readonly pools = new Map<string, PgPoolLike>();
-  private readonly acquire: Histogram<'pool'>;
+  private readonly acquire: PreAggregatedHistogram<'pool'>;
   private readonly timeouts: Counter<'pool'>;
   private readonly errors: Counter<'pool'>;
   private readonly gauges: Gauge<'pool'>[] = [];
@@ -91,12 +94,13 @@ export class PoolMetrics {
     gauge('db_pool_connections_idle', 'Connected clients idle in the pool', (s) => s.pool_idle);
     gauge('db_pool_waiting', 'Callers waiting for a client', (s) => s.pool_waiting);
     gauge('db_pool_connections_max', 'Configured pool size (max)', (s) => s.pool_max);
-    this.acquire = new Histogram({
+    // observed on every query (pool.query acquires a client): counted in arrays, rendered on scrape
+    this.acquire = new PreAggregatedHistogram({
       name: 'db_pool_acquire_duration_seconds',
       help: 'Time from pool.connect() to a client (or to the failure)',
       labelNames: ['pool'],
       buckets: ACQUIRE_BUCKETS,
-      registers,
+      registry,
     });
     this.timeouts = new Counter({
       name: 'db_pool_acquire_timeouts_total',
@@ -123,7 +127,7 @@ export class PoolMetrics {
     const target = pool as unknown as { connect: (...args: unknown[]) => unknown };
     const hadOwn = Object.hasOwn(target, 'connect');
     const original = target.connect;
-    const acquire = this.acquire.labels(name);
+    const acquire = this.acquire.series({ pool: name });
     const timeouts = this.timeouts.labels(name);
     const errors = this.errors.labels(name);
     const settle = (start: number, err: unknown) => {
@@ -140,7 +144,9 @@ export class PoolMetrics {
           settle(start, err);
           (cb as ConnectCallback)(err, client, done);
         };
-        return Reflect.apply(original, this, [wrapped, ...args.slice(1)]);
+        return args.length === 1
+          ? original.call(this, wrapped)
+          : Reflect.apply(original, this, [wrapped, ...args.slice(1)]);
       }
       const result = Reflect.apply(original, this, args) as Promise<unknown>;
       return result.then(
@@ -164,7 +170,7 @@ export class PoolMetrics {
         if (hadOwn) target.connect = original;
         else delete (target as { connect?: unknown }).connect;
         this.pools.delete(name);
-        this.acquire.remove(name);
+        this.acquire.removeSeries({ pool: name });
         this.timeouts.remove(name);
         this.errors.remove(name);
       },

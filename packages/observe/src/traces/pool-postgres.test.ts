@@ -59,7 +59,7 @@ describe.skipIf(unavailable !== undefined)('tracePool with a real PostgreSQL', (
     const file = join(dir, 'otlp.json');
     const tracing = createTracing({ service: 'db', exporter: { file } });
     const pool = new pg.Pool({ host: '127.0.0.1', port: postgres.port, user: 'postgres', max: 1 });
-    const untrace = tracePool(pool, tracing, { name: 'main' });
+    const untrace = tracePool(pool, tracing, { name: 'main', peerService: 'users-db' });
     const request = tracing.tracer.startSpan('GET /users');
     const held = tracing.tracer.startSpan('GET /hold');
     try {
@@ -118,7 +118,9 @@ describe.skipIf(unavailable !== undefined)('tracePool with a real PostgreSQL', (
     expect(select?.attr).toMatchObject({
       'db.operation.name': 'SELECT',
       'db.client.connection.pool.name': 'main',
+      'peer.service': 'users-db',
     });
+    expect(acquire?.attr['peer.service']).toBeUndefined(); // the wait is the caller's, not the database's
     expect(create?.attr['db.operation.name']).toBe('CREATE');
     expect(bad?.status.code).toBe(2); // ERROR
     expect(select?.status.code).toBe(0);

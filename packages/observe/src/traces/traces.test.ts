@@ -183,7 +183,9 @@ describe('tracedFetch across two processes', () => {
     const file = join(dir, 'parent.json');
     const tracing = createTracing({ service: 'api', exporter: { file } });
     cleanups.push(() => tracing.shutdown());
-    const tfetch = tracedFetch(tracing);
+    const tfetch = tracedFetch(tracing, globalThis.fetch, {
+      peerService: (url) => `inventory@${url.hostname}`,
+    });
     const port = await serve(tracing, (_req, res) => {
       tfetch(`http://127.0.0.1:${childPort}/items?id=7`).then(
         async (r) => res.end(await r.text()),
@@ -218,6 +220,7 @@ describe('tracedFetch across two processes', () => {
       'server.port': String(childPort),
       'url.full': `http://127.0.0.1:${childPort}/items`,
       'http.response.status_code': '200',
+      'peer.service': 'inventory@127.0.0.1',
     });
   });
 });

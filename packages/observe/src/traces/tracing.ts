@@ -1,17 +1,12 @@
 import { hostname } from 'node:os';
-import { context, type SpanContext, type Tracer, trace } from '@opentelemetry/api';
+import { context, type SpanContext, type Tracer, type TracerProvider, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { resourceFromAttributes } from '@opentelemetry/resources';
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  type BufferConfig,
-  ParentBasedSampler,
-  TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-base';
+import { OBSERVE_VERSION } from '../version.js';
 import { FileSpanExporter, OtlpHttpSpanExporter, type TraceExportStats } from './exporters.js';
+import { LeanTracerProvider } from './lean-tracer.js';
+import { otlpJsonWriter } from './otlp-json.js';
+import { SpanBatcher, type TraceBatchOptions } from './span-batcher.js';
 
 export type TracingExporterOptions =
   /** Append OTLP/JSON lines to this file (the bundle's trace format). */
@@ -31,8 +26,8 @@ export interface CreateTracingOptions {
   readonly exporter: TracingExporterOptions;
   /** Share of new traces recorded (0–1); a remote parent's decision is followed. Default 1. */
   readonly sampleRatio?: number;
-  /** BatchSpanProcessor settings (queue size, batch size, delay); default delay 1000 ms. */
-  readonly batch?: BufferConfig;
+  /** Queue size (2048), batch size (512) and longest wait of a span (1000 ms). */
+  readonly batch?: TraceBatchOptions;
   /**
    * Also register as the global tracer provider (so `trace.getTracer()` elsewhere records into it).
    * Default false. The AsyncLocalStorage context manager is always registered, unless one is.
@@ -41,12 +36,13 @@ export interface CreateTracingOptions {
 }
 
 export interface Tracing {
-  readonly provider: BasicTracerProvider;
+  /** Gives tracers for other instrumentation scopes, recording into the same exporter. */
+  readonly provider: TracerProvider;
   readonly tracer: Tracer;
   readonly propagator: W3CTraceContextPropagator;
   /** The active span's ids, for `createLogger({ getActiveSpanContext })`. */
   getActiveSpanContext(): SpanContext | undefined;
-  /** Exported, dropped and failed counts of the exporter. */
+  /** Exported, dropped (failed exports and a full queue) and failed counts of the exporter. */
   stats(): TraceExportStats;
   forceFlush(): Promise<void>;
   /** Flushes buffered spans, then stops; never rejects. */
@@ -59,8 +55,11 @@ export function getActiveSpanContext(): SpanContext | undefined {
 }
 
 /**
- * An OpenTelemetry tracer provider with an AsyncLocalStorage context manager, a batch processor
- * and an OTLP/JSON exporter (file or OTLP/HTTP) that drops and counts on failure.
+ * OpenTelemetry tracing for a service: a tracer implementing the OpenTelemetry API (so spans
+ * made with `trace.getTracer()` or `tracing.tracer` and context propagation work as with the
+ * SDK) that records ended spans as plain objects, batches them and writes OTLP/JSON to a file or
+ * a collector, dropping and counting on failure or a full queue. The AsyncLocalStorage context
+ * manager is registered unless one is.
  * @example const tracing = createTracing({ service: 'api', exporter: { file: 'spans/otlp.json' } });
  */
 export function createTracing(options: CreateTracingOptions): Tracing {
@@ -73,17 +72,16 @@ export function createTracing(options: CreateTracingOptions): Tracing {
           ...(exporterOptions.timeoutMs === undefined ? {} : { timeoutMs: exporterOptions.timeoutMs }),
           ...(exporterOptions.headers === undefined ? {} : { headers: exporterOptions.headers }),
         });
-  const ratio = options.sampleRatio ?? 1;
-  const root = ratio >= 1 ? new AlwaysOnSampler() : new TraceIdRatioBasedSampler(Math.max(0, ratio));
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({
-      'service.name': options.service,
-      'service.instance.id': options.instance ?? `${hostname()}:${process.pid}`,
-      'telemetry.sdk.language': 'nodejs',
-      'telemetry.sdk.name': 'faultline-observe',
-    }),
-    sampler: new ParentBasedSampler({ root }),
-    spanProcessors: [new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000, ...options.batch })],
+  const write = otlpJsonWriter({
+    'service.name': options.service,
+    'service.instance.id': options.instance ?? `${hostname()}:${process.pid}`,
+    'telemetry.sdk.language': 'nodejs',
+    'telemetry.sdk.name': 'faultline-observe',
+    'telemetry.sdk.version': OBSERVE_VERSION,
+  });
+  const batcher = new SpanBatcher(exporter, write, options.batch);
+  const provider = new LeanTracerProvider((span) => batcher.add(span), {
+    sampleRatio: Math.max(0, options.sampleRatio ?? 1),
   });
   const contextManager = new AsyncLocalStorageContextManager();
   const ownsContext = context.setGlobalContextManager(contextManager.enable());
@@ -92,14 +90,15 @@ export function createTracing(options: CreateTracingOptions): Tracing {
   let closing: Promise<void> | undefined;
   return {
     provider,
-    tracer: provider.getTracer('@faultline/observe'),
+    tracer: provider.getTracer('@faultline/observe', OBSERVE_VERSION),
     propagator: new W3CTraceContextPropagator(),
     getActiveSpanContext,
     stats: () => exporter.stats(),
-    forceFlush: () => provider.forceFlush().catch(() => undefined),
+    forceFlush: () => batcher.flush().then(() => exporter.forceFlush()),
     shutdown: () => {
-      closing ??= provider
+      closing ??= batcher
         .shutdown()
+        .then(() => exporter.shutdown())
         .catch(() => undefined)
         .finally(() => {
           if (ownsProvider) trace.disable();
