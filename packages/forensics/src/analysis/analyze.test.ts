@@ -119,6 +119,21 @@ describe('leadInstance', () => {
     expect(leadInstance(evidence)).toBe('app-1');
   });
 
+  it("prefers an instance's own resources to the symptoms instances share (and the load's ramp)", () => {
+    // at the load's start every pool fills a little; app-1's heap then grows before the others queue
+    const evidence = [
+      ev('app-2', 0, 20),
+      ev('app-3', 0, 20),
+      ev('app-1', 25),
+      ev('app-2', 16),
+      ev('app-3', 16),
+      { ...ev('app-1', 8, 30), kind: 'memory' as const, name: 'process_resident_memory_bytes' },
+    ];
+    expect(leadInstance(evidence)).toBe('app-1');
+    // without resource evidence, the earliest symptoms decide
+    expect(leadInstance(evidence.slice(0, 5))).not.toBe('app-1');
+  });
+
   it('breaks a tie on timing by the amount of evidence, and is null without instances', () => {
     expect(leadInstance([ev('a', 5, 20), ev('b', 5, 20), ev('b', 5, 30)])).toBe('b');
     expect(leadInstance([ev(null, 1)])).toBeNull();

@@ -9,10 +9,11 @@ import { rankServices } from './cause-ranking.js';
 import { cooccurrenceEdges } from './cooccurrence-graph.js';
 import { eventStepMs } from './event-step.js';
 import { findIncidents } from './incident-windows.js';
+import { labelEdges } from './label-edges.js';
 import { logSignals } from './log-signals.js';
 import { nameMechanism } from './mechanism-catalogue.js';
 import { metricSignals } from './metric-signals.js';
-import type { Signal } from './signal.js';
+import type { Signal, SignalKind } from './signal.js';
 import { scoreSignal } from './signal-scoring.js';
 import { spanSignals } from './span-signals.js';
 import { virtualPeerEdges, virtualPeerTraces } from './virtual-peers.js';
@@ -107,15 +108,22 @@ export function signalsOf(analysis: Analysis): readonly Signal[] | undefined {
   return SIGNALS.get(analysis);
 }
 
+const RESOURCE_KINDS: ReadonlySet<SignalKind> = new Set(['cpu', 'memory', 'gc']);
+
 /**
  * The instance a cause points at: the one whose own strong evidence moved first (a fault in one
  * instance spreads to its peers through the load balancer and the shared database, so all of them
- * end up far out; the one that started it left its baseline before they did); on a tie, the one
- * with the most evidence. Null when no evidence names an instance.
+ * end up far out; the one that started it left its baseline before they did) — among their CPU,
+ * memory and GC signals when any moved strongly; on a tie, the one with the most evidence. Null
+ * when no evidence names an instance.
  */
 export function leadInstance(evidence: readonly SignalOnset[]): string | null {
+  // A fault inside one instance shows first in its own resources; pools, queues and latency are
+  // symptoms the instances share (and the load's own ramp moves them all at the start): when an
+  // instance's CPU, memory or GC moved strongly, the choice is made among those signals.
+  const own = evidence.filter((e) => e.instance !== null && e.z >= 8 && RESOURCE_KINDS.has(e.kind));
   const per = new Map<string, SignalOnset[]>();
-  for (const e of evidence) {
+  for (const e of own.length > 0 ? own : evidence) {
     if (e.instance === null) continue;
     const list = per.get(e.instance);
     if (list === undefined) per.set(e.instance, [e]);
@@ -189,9 +197,14 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
     const depWindow = { fromMs: w.fromMs - 10 * 60_000, toMs: w.toMs };
     const peerEdges = await virtualPeerEdges(store, depWindow);
     const virtual = [...new Set(peerEdges.map((e) => e.callee))].sort();
-    const deps = [
+    const spanDeps = [
       ...(await store.queries.spanEdges(depWindow)),
       ...peerEdges.map((e) => ({ caller: e.caller, callee: e.callee, count: e.count })),
+    ];
+    const seen = new Set(spanDeps.map((d) => `${d.caller}\u0000${d.callee}`));
+    const deps = [
+      ...spanDeps,
+      ...(await labelEdges(store)).filter((d) => !seen.has(`${d.caller}\u0000${d.callee}`)),
     ];
     const ranked = rankServices(onsets, deps, { traced });
     const callers = new Map<string, Set<string>>();

@@ -77,4 +77,60 @@ describe('rankServices', () => {
     // The unexplained fifth of the slowness adds to the score; the metric source does not multiply it.
     expect(withSlow?.score).toBeCloseTo((without?.score ?? 0) + 0.2 * evidenceWeight(apiSlow), 6);
   });
+
+  it('a caller queued behind a saturated pool is explained by the callee that slowed first, its failures too', () => {
+    const deps = [{ caller: 'app', callee: 'postgres' }];
+    // the database as its callers see it: slower calls, 2 s before the app moved
+    const slow = { before: 100, after: 600, z: 60, onsetMs: T - 2000 };
+    const db = [
+      ev('postgres', 'p95 latency', slow),
+      ev('postgres', 'self time p90', { ...slow, kind: 'self-time' }),
+      ev('postgres', 'calls app→postgres p95', { ...slow, caller: 'app' }),
+    ];
+    // the app's own time grows ten times more than the database's: queueing for a connection
+    const own = ev('app', 'self time p90', { kind: 'self-time', before: 50, after: 9000, z: 100 });
+    const failures = ev('app', 'span errors', {
+      kind: 'errors',
+      before: 0,
+      after: 17,
+      z: 900,
+      onsetMs: T + 30_000,
+    });
+    const pool = ev('app', 'db_pool_waiting', {
+      kind: 'saturation',
+      source: 'metric',
+      before: 0,
+      after: 400,
+      z: 1000,
+      onsetMs: T + 10_000,
+    });
+    const score = (r: ReturnType<typeof rankServices>, s: string) =>
+      r.find((x) => x.service === s)?.score ?? 0;
+    const queued = rankServices([...db, own, failures, pool], deps);
+    const notQueued = rankServices([...db, own, failures], deps);
+    expect(queued[0]?.service).toBe('postgres');
+    expect(queued.find((x) => x.service === 'app')?.explainedBy).toBe('postgres');
+    // without the saturated pool, 500 ms more in the database does not account for 9 s of own time
+    // nor for the failures
+    expect(score(notQueued, 'app')).toBeGreaterThan(score(queued, 'app'));
+    expect(notQueued[0]?.service).toBe('app');
+  });
+
+  it("a callee that slowed by seconds first explains its callers' later failures (timeouts), a slightly slower one does not", () => {
+    const deps = [{ caller: 'app', callee: 'pricing' }];
+    const failures = ev('app', 'span errors', {
+      kind: 'errors',
+      before: 0,
+      after: 25,
+      z: 1000,
+      onsetMs: T + 20_000,
+    });
+    const hung = ev('pricing', 'p95 latency', { before: 30, after: 30_000, z: 1000 });
+    const slower = ev('pricing', 'p95 latency', { before: 30, after: 300, z: 1000 });
+    const byHung = rankServices([hung, failures], deps);
+    const bySlower = rankServices([slower, failures], deps);
+    const app = (r: ReturnType<typeof rankServices>) => r.find((x) => x.service === 'app')?.score ?? 0;
+    expect(byHung[0]?.service).toBe('pricing');
+    expect(app(byHung)).toBeLessThan(0.5 * app(bySlower));
+  });
 });

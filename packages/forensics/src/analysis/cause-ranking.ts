@@ -108,6 +108,9 @@ export interface RankOptions {
   readonly traced?: ReadonlySet<string>;
 }
 
+/** Added latency from which a callee makes its callers' requests time out (common timeouts: 1–30 s). */
+const TIMEOUT_SCALE_MS = 1000;
+
 const isGap = (o: SignalOnset) => o.name.startsWith('wait around calls');
 
 /**
@@ -120,13 +123,16 @@ const isGap = (o: SignalOnset) => o.name.startsWith('wait around calls');
 function waitExplained(
   e: SignalOnset,
   callee: { onsetMs: number; slowMs: number; failing: boolean },
+  queued: boolean,
 ): boolean {
   if (e.caller !== undefined) return false;
   // Errors the caller logs about calls that fail (`fetch failed`) once the callee began failing.
   if (isFailure(e)) return callee.failing && callee.onsetMs < e.onsetMs;
   if (e.kind === 'saturation') return callee.onsetMs < e.onsetMs;
   if (e.kind !== 'self-time' || isGap(e) || callee.onsetMs > e.onsetMs) return false;
-  return callee.slowMs >= e.after - e.before;
+  // Behind a saturated pool or queue the wait grows far beyond the callee's own slowdown
+  // (queueing delay diverges as utilisation nears 1): the caller's time is then the callee's.
+  return queued || callee.slowMs >= e.after - e.before;
 }
 
 /**
@@ -274,11 +280,13 @@ export function rankServices(
     let waitBy: ((e: SignalOnset) => boolean) | null = null;
     let explainedBy: string | null = null;
     let best = 0;
+    // the caller queued: a pool or queue of its own saturated during the incident
+    const queued = r.evidence.some((e) => e.kind === 'saturation' && e.direction === 'up' && e.z >= 8);
     for (const c of callees.get(service) ?? []) {
       const rc = raw.get(c);
       if (rc === undefined) continue;
       const callee = { onsetMs: rc.onsetMs, slowMs: rc.slowMs, failing: rc.failing + rc.failingOwn > 0 };
-      const explains = (e: SignalOnset) => waitExplained(e, callee);
+      const explains = (e: SignalOnset) => waitExplained(e, callee, queued);
       const wait = families(r.evidence, false, traced, explains);
       if (wait > explainedWait) {
         explainedWait = wait;
@@ -295,7 +303,12 @@ export function rankServices(
       const share =
         r.slowMs > 0 && Number.isFinite(rc.slowMs) ? Math.min(1, Math.max(0, rc.slowMs) / r.slowMs) : 1;
       const slow = (rc.intrinsic + rc.propagated - fail) * share;
-      explainedFail = Math.max(explainedFail, fail);
+      // A callee that slowed down first by more than a timeout allows (a second or more), or
+      // while the caller queued for it, also accounts for the failures its callers report after
+      // it: requests that timed out on it.
+      const timedOut =
+        rc.slowMs > 0 && (rc.slowMs >= TIMEOUT_SCALE_MS || queued) && rc.onsetMs < r.onsetMs ? slow : 0;
+      explainedFail = Math.max(explainedFail, fail, timedOut);
       explainedSlow = Math.max(explainedSlow, slow);
       if (fail + slow + wait > best) {
         best = fail + slow + wait;
