@@ -22,9 +22,18 @@ const has = (ev: readonly SignalOnset[], re: RegExp, dir: 'up' | 'down' = 'up') 
 const kind = (ev: readonly SignalOnset[], k: SignalOnset['kind'], dir: 'up' | 'down' = 'up') =>
   ev.some((e) => e.kind === k && e.direction === dir && e.z >= 4);
 
+/** When the first strong, rising piece of evidence matching `pred` moved (Infinity: none). */
+const firstAt = (ev: readonly SignalOnset[], pred: (e: SignalOnset) => boolean) =>
+  ev.reduce((t, e) => (e.direction === 'up' && e.z >= 4 && pred(e) ? Math.min(t, e.onsetMs) : t), Infinity);
+
 /** The mechanism in plain words, or null when the evidence matches no catalogued scenario. */
 export function nameMechanism(input: MechanismInput): string | null {
   const ev = input.evidence;
+  // What moved first tells a trigger from its consequence: held requests piling up behind a
+  // saturated pool or queue also grow the heap, and a batch job's own queries fill the pool.
+  const queuedAt = firstAt(ev, (e) => e.kind === 'saturation');
+  const memoryAt = firstAt(ev, (e) => e.kind === 'memory' || /heap/i.test(e.name));
+  const jobAt = firstAt(ev, (e) => /job|batch|cron/i.test(e.name));
   const ejections = input.events.filter((e) => /eject|unhealthy|health.*fail/i.test(e.kind));
   const ejectedServices = new Set(ejections.map((e) => e.service));
   if (
@@ -33,7 +42,7 @@ export function nameMechanism(input: MechanismInput): string | null {
     has(input.incidentEvidence, /pool|db|query|postgres/i)
   )
     return 'deep health check: a dependency blip failed every node’s health check at once and the load balancer ejected them all';
-  if ((kind(ev, 'memory') || has(ev, /heap/i)) && (kind(ev, 'gc') || has(ev, /eventloop|event_loop/i)))
+  if (memoryAt < Infinity && memoryAt <= queuedAt && (kind(ev, 'gc') || has(ev, /eventloop|event_loop/i)))
     return ejections.length > 0
       ? 'memory leak → GC pauses stall the event loop → health checks time out → the load balancer ejects the instance and survivors overload'
       : 'memory leak → GC pauses stall the event loop → latency rises';
@@ -50,6 +59,8 @@ export function nameMechanism(input: MechanismInput): string | null {
     has(input.callerEvidence ?? [], /pool|waiting/i)
   )
     return 'slow or failing database → connection pool saturation in its callers: calls to it lengthened or failed first, connections were held longer (in use = rate × latency) and requests queued for one';
+  if (jobAt < Infinity && jobAt <= queuedAt)
+    return 'background job at peak: a batch job contends for the database with user traffic';
   if (has(ev, /pool.*(in_use|waiting|pending)|waiting|pool/i))
     return 'connection pool saturation: slow queries hold every connection (in use = rate × latency) and requests queue for one';
   if (has(ev, /job|batch|cron/i))
