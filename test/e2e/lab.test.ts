@@ -81,8 +81,8 @@ describe.skipIf(noPostgres !== undefined)('faultline lab (real PostgreSQL, real 
     const out = mkdtempSync(join(tmpdir(), 'fl-lab-e2e-'));
     dirs.push(out);
     const marker = `run-${process.pid}-${Date.now()}`;
-    const p = startLab(['--duration', '45', '--db', 'postgres', '--out', out], marker);
-    const r = await p.waitForExit(280_000);
+    const p = startLab(['--duration', '65', '--db', 'postgres', '--out', out], marker);
+    const r = await p.waitForExit(340_000);
     expect(r.stderr).not.toMatch(/^\s+at /m);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/baseline\s+\d+\.\d %/);
@@ -169,7 +169,7 @@ describe.skipIf(noPostgres !== undefined)('faultline lab (real PostgreSQL, real 
     // nothing left: no process of the run, no component output folder
     expect(processesWithMarker(marker)).toEqual([]);
     expect(existsSync(join(out, 'process-output'))).toBe(false);
-  }, 300_000);
+  }, 360_000);
 
   it('stops every process it started when interrupted (SIGINT)', async () => {
     assertBuilt();

@@ -33,7 +33,11 @@ export function nameMechanism(input: MechanismInput): string | null {
   // saturated pool or queue also grow the heap, and a batch job's own queries fill the pool.
   const queuedAt = firstAt(ev, (e) => e.kind === 'saturation');
   const memoryAt = firstAt(ev, (e) => e.kind === 'memory' || /heap/i.test(e.name));
-  const jobAt = firstAt(ev, (e) => /job|batch|cron/i.test(e.name));
+  // a job that started (runs, in progress), not one that slowed down with everything else
+  const jobAt = firstAt(
+    ev,
+    (e) => /job|batch|cron/i.test(e.name) && !/duration|seconds|latency/i.test(e.name),
+  );
   const ejections = input.events.filter((e) => /eject|unhealthy|health.*fail/i.test(e.kind));
   const ejectedServices = new Set(ejections.map((e) => e.service));
   if (

@@ -9,12 +9,12 @@ export const batchJobAtPeak: Scenario = {
     'A report job starts on every app at peak and runs 8 queries at a time for 20 s. Baseline: it shares the ' +
     'request pool, users wait for connections, deep health checks fail, apps are ejected. Hardened: the job ' +
     'has its own pool of 2 connections — a quota it cannot exceed.',
-  durationS: 55,
+  durationS: 75,
   rps: 120,
-  triggerEndS: 35,
+  triggerEndS: 55,
   steps: [
     {
-      atS: 15,
+      atS: 35,
       action: { kind: 'batch-job', target: 'all-apps', durationS: 20, concurrency: 8 },
       note: 'report job starts on every app (8 queries at a time)',
     },

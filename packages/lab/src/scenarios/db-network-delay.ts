@@ -9,12 +9,12 @@ export const dbNetworkDelay: Scenario = {
     'For 20 s the path to the database adds 600 ms each way. Client-side query time rises while server-side ' +
     'time stays normal. Baseline: pools fill, requests pile up, apps are ejected. Hardened: client-side query ' +
     'and acquire timeouts, a breaker, and degraded answers from the cache.',
-  durationS: 55,
+  durationS: 75,
   rps: 120,
-  triggerEndS: 35,
+  triggerEndS: 55,
   steps: [
     {
-      atS: 15,
+      atS: 35,
       action: {
         kind: 'toxic',
         proxy: 'db',
@@ -25,7 +25,7 @@ export const dbNetworkDelay: Scenario = {
       note: 'database path +600 ms',
     },
     {
-      atS: 35,
+      atS: 55,
       action: { kind: 'remove-toxic', proxy: 'db', name: 'network-delay' },
       note: 'database path back to normal',
     },

@@ -10,11 +10,11 @@ export const deepHealthCheck: Scenario = {
     'probes within one interval and the load balancer answers "no healthy upstream" until they pass again. ' +
     'Hardened: shallow liveness keeps every app in rotation, answers come degraded from the cache, and the ' +
     'load balancer would fail open (panic threshold) before ejecting them all.',
-  durationS: 45,
+  durationS: 65,
   rps: 120,
-  triggerEndS: 21,
+  triggerEndS: 41,
   steps: [
-    { atS: 15, action: { kind: 'proxy-down', proxy: 'db' }, note: 'database unreachable' },
-    { atS: 21, action: { kind: 'proxy-up', proxy: 'db' }, note: 'database reachable again' },
+    { atS: 35, action: { kind: 'proxy-down', proxy: 'db' }, note: 'database unreachable' },
+    { atS: 41, action: { kind: 'proxy-up', proxy: 'db' }, note: 'database reachable again' },
   ],
 };

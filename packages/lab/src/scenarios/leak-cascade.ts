@@ -15,13 +15,13 @@ export const leakCascade: Scenario = {
     'survivors, whose pools saturate and whose deep health checks then fail too. Baseline: every app is ejected ' +
     'and naive retries keep it down. Hardened: ejections are capped, liveness is shallow, excess load is shed ' +
     'with "overloaded" answers the client does not retry, and app-1 rejoins with slow start.',
-  durationS: 70,
+  durationS: 90,
   rps: 110,
-  triggerEndS: 45,
+  triggerEndS: 65,
   steps: [
-    { atS: 8, action: { kind: 'leak', target: 'app-1', mbPerS: 10 }, note: 'app-1 starts leaking 10 MB/s' },
+    { atS: 28, action: { kind: 'leak', target: 'app-1', mbPerS: 10 }, note: 'app-1 starts leaking 10 MB/s' },
     {
-      atS: 45,
+      atS: 65,
       action: { kind: 'clear-process-faults', target: 'app-1' },
       note: 'the leak stops (fixed or restarted)',
     },

@@ -13,13 +13,13 @@ export const poolExhaustion: Scenario = {
     'connection; node-postgres waits forever for a free one. Baseline: pools at max with waiters, deep health ' +
     'checks time out, the load balancer ejects every app. Hardened: statement and acquire timeouts free the ' +
     'pool, the breaker stops asking, answers come degraded from the cache.',
-  durationS: 55,
+  durationS: 75,
   rps: 120,
-  triggerEndS: 30,
+  triggerEndS: 50,
   needsRealPostgres: true,
   steps: [
     {
-      atS: 15,
+      atS: 35,
       action: { kind: 'db-lock', table: 'orders', durationS: 15 },
       note: 'a migration locks orders for 15 s',
     },

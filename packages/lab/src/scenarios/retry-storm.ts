@@ -14,12 +14,12 @@ export const retryStorm: Scenario = {
     'immediate retries each multiply the load, abandoned requests keep their place in the queues, and the ' +
     'service stays down after the trigger ends. Hardened: a 10 % retry budget, jittered backoff, deadlines ' +
     'propagated so that late work is dropped, and shedding keep it in the stable region.',
-  durationS: 60,
+  durationS: 80,
   rps: 120,
-  triggerEndS: 25,
+  triggerEndS: 45,
   steps: [
     {
-      atS: 15,
+      atS: 35,
       action: {
         kind: 'toxic',
         proxy: 'db',
@@ -30,7 +30,7 @@ export const retryStorm: Scenario = {
       note: 'database round trips +400 ms',
     },
     {
-      atS: 25,
+      atS: 45,
       action: { kind: 'remove-toxic', proxy: 'db', name: 'capacity-drop' },
       note: 'database latency back to normal',
     },

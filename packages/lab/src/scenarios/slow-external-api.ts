@@ -9,12 +9,12 @@ export const slowExternalApi: Scenario = {
     'For 20 s the pricing API holds 60 % of calls for 30 s. Baseline: no timeout, so requests hang until the ' +
     'load balancer gives up; in-flight requests and sockets pile up. Hardened: a 300 ms timeout, a breaker and ' +
     'the last known price as fallback.',
-  durationS: 55,
+  durationS: 75,
   rps: 120,
-  triggerEndS: 35,
+  triggerEndS: 55,
   steps: [
     {
-      atS: 15,
+      atS: 35,
       action: {
         kind: 'toxic',
         proxy: 'external',
@@ -25,7 +25,7 @@ export const slowExternalApi: Scenario = {
       note: 'pricing API hangs for 60 % of calls',
     },
     {
-      atS: 35,
+      atS: 55,
       action: { kind: 'remove-toxic', proxy: 'external', name: 'pricing-hang' },
       note: 'pricing API healthy again',
     },
