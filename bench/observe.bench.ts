@@ -8,17 +8,22 @@
  * Traced variants export OTLP/HTTP to a sink in this process that counts spans; a traced variant
  * producing no spans, or no database spans, fails the bench. Figures: throughput (wrk) and the
  * server's CPU time per request (process.cpuUsage() over the window / requests answered),
- * median of alternating rounds in rotating order, after a warm-up of every variant.
+ * median of alternating rounds in rotating order, after a warm-up of every variant. Where
+ * `taskset` exists and there are two CPUs or more, each server runs alone on the last CPU and wrk
+ * and PostgreSQL share the others: otherwise the three compete for the same cores and the CPU time
+ * per request moves by ±15 % from run to run with the scheduler's choices, more than the cost
+ * being measured (OBSERVE_BENCH_PIN=0 turns this off).
  * Targets: metrics+logs add ≤ 10 µs of CPU per request; full adds ≤ half of what otel_sdk adds.
  * Also: the cost of rendering /metrics with 5,000 series.
- * Env: OBSERVE_BENCH_ROUNDS (default 5), OBSERVE_BENCH_SECONDS (default 4).
+ * The `metrics_ids` variant (metrics_logs without the access-log line) splits the cost of logs.
+ * Env: OBSERVE_BENCH_ROUNDS (default 5), OBSERVE_BENCH_SECONDS (default 4), OBSERVE_BENCH_PIN.
  */
 import { type ChildProcess, execFile, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -33,11 +38,31 @@ if (spawnSync('sh', ['-c', 'command -v wrk']).status !== 0) {
   process.exit(2);
 }
 
-const VARIANTS: readonly BenchVariant[] = ['bare', 'metrics_logs', 'full', 'otel_sdk', 'otel_auto'];
+const VARIANTS: readonly BenchVariant[] = [
+  'bare',
+  'metrics_ids',
+  'metrics_logs',
+  'full',
+  'otel_sdk',
+  'otel_auto',
+];
 const TRACED: readonly BenchVariant[] = ['full', 'otel_sdk', 'otel_auto'];
 const ROUNDS = Number(process.env.OBSERVE_BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.OBSERVE_BENCH_SECONDS ?? 4);
 const CONNECTIONS = 32;
+const cpus = availableParallelism();
+const PIN =
+  process.env.OBSERVE_BENCH_PIN !== '0' &&
+  cpus >= 2 &&
+  spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+const SERVER_CPUS = String(cpus - 1);
+const OTHER_CPUS = cpus === 2 ? '0' : `0-${cpus - 2}`;
+/** Moves a process and its threads to `cpuList` (a no-op unless pinning). */
+function pin(pid: number | undefined, cpuList: string): void {
+  if (!PIN || pid === undefined) return;
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+  if (r.status !== 0) throw new Error(`taskset could not pin process ${pid}`);
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serverFile = join(here, 'lib/observe-server.js');
@@ -98,7 +123,8 @@ function next<K extends ServerReport['kind']>(
 const tell = (child: ChildProcess, m: ServerCommand) => child.send(m);
 
 async function wrk(port: number, seconds: number): Promise<{ rps: number; non2xx: number }> {
-  const { stdout } = await run('wrk', [
+  const { stdout } = await run(PIN ? 'taskset' : 'wrk', [
+    ...(PIN ? ['-c', OTHER_CPUS, 'wrk'] : []),
     '-t1',
     `-c${CONNECTIONS}`,
     `-d${seconds}s`,
@@ -111,6 +137,10 @@ async function wrk(port: number, seconds: number): Promise<{ rps: number; non2xx
 }
 
 const pg = await startPostgres();
+// the postmaster first: the backends it forks for the servers' pools inherit its CPUs
+for (const pid of spawnSync('pgrep', ['-f', pg.dir]).stdout.toString().trim().split('\n')) {
+  if (pid !== '') pin(Number(pid), OTHER_CPUS);
+}
 const ports = new Map<BenchVariant, number>();
 const windows = new Map<BenchVariant, { rps: number; cpuUs: number }[]>();
 const closed = new Map<BenchVariant, Extract<ServerReport, { kind: 'closed' }>>();
@@ -131,6 +161,7 @@ try {
     });
     children.set(variant, child);
     ports.set(variant, (await next(child, 'ready')).port);
+    pin(child.pid, SERVER_CPUS);
     windows.set(variant, []);
   }
   // warm-up: JIT, pool connections, exporters' first batches
@@ -216,17 +247,20 @@ const cpu = Object.fromEntries(VARIANTS.map((v) => [v, fig(v, 'cpuUs')])) as Rec
 const rps = Object.fromEntries(VARIANTS.map((v) => [v, fig(v, 'rps')])) as Record<BenchVariant, number>;
 const added = (v: BenchVariant) => cpu[v] - cpu.bare;
 const result = {
-  tools: `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s per variant, medians`,
+  tools: `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s per variant, medians${PIN ? `, server alone on CPU ${SERVER_CPUS}` : ''}`,
   bare_rps: round(rps.bare),
+  metrics_ids_rps: round(rps.metrics_ids),
   metrics_logs_rps: round(rps.metrics_logs),
   full_rps: round(rps.full),
   otel_sdk_rps: round(rps.otel_sdk),
   otel_auto_rps: round(rps.otel_auto),
   bare_cpu_us: round(cpu.bare),
+  metrics_ids_cpu_us: round(cpu.metrics_ids),
   metrics_logs_cpu_us: round(cpu.metrics_logs),
   full_cpu_us: round(cpu.full),
   otel_sdk_cpu_us: round(cpu.otel_sdk),
   otel_auto_cpu_us: round(cpu.otel_auto),
+  metrics_ids_added_cpu_us: round(added('metrics_ids')),
   metrics_logs_added_cpu_us: round(added('metrics_logs')),
   full_added_cpu_us: round(added('full')),
   otel_sdk_added_cpu_us: round(added('otel_sdk')),

@@ -1,7 +1,8 @@
 /**
  * The service of the observe bench, one process per variant (forked by observe.bench.ts): a
  * node:http server whose handler runs one `select 1` through a pg Pool. `BENCH_VARIANT` says
- * what observes it: `bare`, `metrics_logs` (observe() with a file access log), `full` (plus
+ * what observes it: `bare`, `metrics_ids` (observe() with logs and request ids, no access-log
+ * line), `metrics_logs` (observe() with a file access log), `full` (plus
  * traces exported over OTLP/HTTP), or `otel_sdk` / `otel_auto` (preloaded by
  * observe-otel-register.js). The parent asks over IPC for the CPU time spent between two marks.
  */
@@ -14,7 +15,7 @@ const require = createRequire(import.meta.url);
 const http = require('node:http') as typeof import('node:http');
 const pg = require('pg') as typeof import('pg');
 
-export type BenchVariant = 'bare' | 'metrics_logs' | 'full' | 'otel_sdk' | 'otel_auto';
+export type BenchVariant = 'bare' | 'metrics_ids' | 'metrics_logs' | 'full' | 'otel_sdk' | 'otel_auto';
 
 /** Messages from the parent. */
 export type ServerCommand = { cmd: 'start' } | { cmd: 'stop' } | { cmd: 'exit' };
@@ -25,6 +26,10 @@ export type ServerReport =
   | { kind: 'closed'; served: number; failed: number; logWriteErrors: number };
 
 const variant = (process.env.BENCH_VARIANT ?? 'bare') as BenchVariant;
+// BENCH_OMIT, for finding where the added time goes by hand: a comma list of server, pool, logs, access
+const omit = new Set((process.env.BENCH_OMIT ?? '').split(','));
+// metrics_ids: metrics_logs without its access-log line (request ids and the logger stay)
+if (variant === 'metrics_ids') omit.add('access');
 const send = (m: ServerReport) => process.send?.(m);
 
 const pool = new pg.Pool({
@@ -37,11 +42,13 @@ const pool = new pg.Pool({
 
 // imported only where used: the other variants do not even load the package
 const obs =
-  variant === 'metrics_logs' || variant === 'full'
+  variant === 'metrics_logs' || variant === 'metrics_ids' || variant === 'full'
     ? (await import('@faultline/observe')).observe({
         service: 'bench',
         instance: variant,
-        logs: { destination: process.env.BENCH_LOG ?? '/dev/null' },
+        ...(omit.has('logs')
+          ? {}
+          : { logs: { destination: process.env.BENCH_LOG ?? '/dev/null', accessLog: !omit.has('access') } }),
         ...(variant === 'full' ? { traces: { exporter: { otlpUrl: process.env.BENCH_SINK ?? '' } } } : {}),
       })
     : undefined;
@@ -65,8 +72,8 @@ const server = http.createServer((req: IncomingMessage, res: ServerResponse) => 
 });
 server.keepAliveTimeout = 60_000;
 if (obs !== undefined) {
-  obs.instrumentHttpServer(server);
-  obs.instrumentPool(pool, { name: 'main' });
+  if (!omit.has('server')) obs.instrumentHttpServer(server);
+  if (!omit.has('pool')) obs.instrumentPool(pool, { name: 'main' });
 }
 
 let mark = { cpu: process.cpuUsage(), served: 0, failed: 0 };

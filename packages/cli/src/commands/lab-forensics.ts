@@ -9,6 +9,10 @@ export interface RecordingScore {
   readonly truth: { readonly service: string; readonly instance: string | null };
   /** 1-based rank of the first cause naming the true instance (or service); null: not ranked */
   readonly rank: number | null;
+  /** the catalogue mechanism the scenario reproduces (null: the scenario names none) */
+  readonly expected_mechanism: string | null;
+  /** whether the top cause names the true place and the expected mechanism */
+  readonly top_correct: boolean;
   readonly incidents: number;
   readonly top: readonly {
     readonly service: string;
@@ -17,6 +21,51 @@ export interface RecordingScore {
     readonly mechanism: string | null;
   }[];
   readonly analysis_ms: number;
+}
+
+/**
+ * What each scenario's top cause must say, matched against the mechanism forensics names (the
+ * wording of ../shared/SCENARIOS.md's catalogue rows).
+ */
+const EXPECTED_MECHANISM: Readonly<Record<string, { readonly label: string; readonly match: RegExp }>> = {
+  'leak-cascade': { label: 'memory leak → GC → ejection', match: /memory leak/i },
+  'slow-external-api': { label: 'slow dependency without a timeout', match: /slow dependency/i },
+  'db-network-delay': { label: 'slow database → pool saturation', match: /pool saturation/i },
+  'retry-storm': { label: 'retry storm', match: /retry storm/i },
+  'deep-health-check': { label: 'deep health check', match: /deep health check/i },
+  'pool-exhaustion': { label: 'connection pool saturation', match: /pool saturation/i },
+  'batch-job-at-peak': { label: 'background job at peak', match: /background job/i },
+};
+
+type RankedCause = {
+  readonly service: string;
+  readonly instance: string | null;
+  readonly mechanism: string | null;
+};
+
+/**
+ * Where the true place ranks among `causes`, and whether the first cause names both the place and
+ * the mechanism `scenario` reproduces.
+ * @example judgeCauses('retry-storm', { service: 'postgres', instance: null }, causes).top_correct
+ */
+export function judgeCauses(
+  scenario: string,
+  truth: RecordingScore['truth'],
+  causes: readonly RankedCause[],
+): Pick<RecordingScore, 'rank' | 'expected_mechanism' | 'top_correct'> {
+  const isTruth = (c: RankedCause) =>
+    truth.instance !== null ? c.instance === truth.instance : c.service === truth.service;
+  const index = causes.findIndex(isTruth);
+  const expected = EXPECTED_MECHANISM[scenario];
+  const first = causes[0];
+  return {
+    rank: index < 0 ? null : index + 1,
+    expected_mechanism: expected?.label ?? null,
+    top_correct:
+      first !== undefined &&
+      isTruth(first) &&
+      (expected === undefined || expected.match.test(first.mechanism ?? '')),
+  };
 }
 
 /**
@@ -40,13 +89,10 @@ export async function scoreRecordings(runDir: string, summary: LabSummary): Prom
     try {
       const analysis = await forensics.analyze(store, {});
       const causes = analysis.incidents[0]?.causes ?? [];
-      const index = causes.findIndex((c) =>
-        truth.instance !== null ? c.instance === truth.instance : c.service === truth.service,
-      );
       scores.push({
         mode,
         truth,
-        rank: index < 0 ? null : index + 1,
+        ...judgeCauses(summary.scenario, truth, causes),
         incidents: analysis.incidents.length,
         top: causes.slice(0, 3).map((c) => ({
           service: c.service,
@@ -77,7 +123,9 @@ export function formatScores(scores: readonly RecordingScore[]): string {
           ? 'no incident found'
           : `${top.instance ?? top.service}${top.mechanism === null ? '' : ` — ${top.mechanism}`}`;
       const truth = s.truth.instance ?? s.truth.service;
-      return `investigate (${s.mode}): top cause ${named}; injected into ${truth}: ${s.rank === null ? 'not ranked' : `rank ${s.rank}`}`;
+      const expected = s.expected_mechanism === null ? '' : ` (${s.expected_mechanism})`;
+      const verdict = s.top_correct ? ' ✓' : '';
+      return `investigate (${s.mode}): top cause ${named}; injected into ${truth}${expected}: ${s.rank === null ? 'not ranked' : `rank ${s.rank}`}${verdict}`;
     })
     .join('\n');
 }

@@ -11,6 +11,11 @@ export interface SignalOnset {
   readonly name: string;
   /** When it first left its baseline, epoch ms (at the signal's resolution). */
   readonly onsetMs: number;
+  /**
+   * The end of the last step in the window where it was still at least halfway out (epoch ms): a
+   * trigger that ended long before its victims recovered is told apart from one that lasted.
+   */
+  readonly lastMs?: number;
   readonly direction: 'up' | 'down';
   /** Shift in baseline σ, capped at 1000. */
   readonly z: number;

@@ -231,8 +231,14 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
               ? top.name
               : `log template "${top.template.slice(0, 80)}"`,
         mechanism: nameMechanism({
+          service: r.service,
           evidence: r.evidence,
-          events: inWindow.map((e) => ({ kind: e.kind, service: e.service })),
+          events: inWindow.map((e) => ({
+            kind: e.kind,
+            service: e.service,
+            target: e.instance ?? (typeof e.attrs.target === 'string' ? e.attrs.target : null),
+            timeMs: e.timeMs,
+          })),
           incidentEvidence: onsets,
           callerEvidence: onsets.filter((o) => callers.get(r.service)?.has(o.service) === true),
           database: peerEdges.some((e) => e.callee === r.service && e.database),

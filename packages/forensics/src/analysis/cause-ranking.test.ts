@@ -133,4 +133,76 @@ describe('rankServices', () => {
     expect(byHung[0]?.service).toBe('pricing');
     expect(app(byHung)).toBeLessThan(0.5 * app(bySlower));
   });
+
+  describe('queued in the same step as the callee slowed (a pool of 10 fills within a second)', () => {
+    const deps = [{ caller: 'app', callee: 'postgres' }];
+    const db = ev('postgres', 'calls app→postgres longest running', {
+      caller: 'app',
+      before: 100,
+      after: 15_000,
+      z: 1000,
+    });
+    const waiting = ev('app', 'db_pool_waiting', {
+      kind: 'saturation',
+      source: 'metric',
+      after: 300,
+      z: 1000,
+    });
+    const errors = ev('app', 'span errors', { kind: 'errors', before: 0, after: 20, z: 900 });
+    const latency = ev('app', 'p95 latency', { before: 120, after: 9000, z: 400 });
+    const jobs = ev('app', 'cache_operations_total', {
+      kind: 'other',
+      source: 'metric',
+      z: 70,
+      onsetMs: T + 1000,
+    });
+    const app = (r: ReturnType<typeof rankServices>) => r.find((x) => x.service === 'app');
+
+    it('puts all of the caller’s queueing, slowness and failures on the callee', () => {
+      const ranked = rankServices([db, waiting, errors, latency, jobs], deps);
+      expect(ranked[0]?.service).toBe('postgres');
+      expect(app(ranked)?.explainedBy).toBe('postgres');
+      expect(app(ranked)?.score ?? 1).toBeLessThan(0.05 * (ranked[0]?.score ?? 0));
+    });
+
+    it('not when the caller’s own memory moved first: a stalled process makes its calls look slow', () => {
+      const heap = ev('app', 'nodejs_heap_used_bytes', {
+        kind: 'memory',
+        source: 'metric',
+        z: 14,
+        onsetMs: T - 4000,
+      });
+      const ranked = rankServices([db, waiting, errors, latency, jobs, heap], deps);
+      expect(ranked[0]?.service).toBe('app');
+    });
+  });
+
+  it('a callee slowed by a batch job its caller started first is the job’s victim, not the cause', () => {
+    const deps = [{ caller: 'app', callee: 'postgres' }];
+    const db = [
+      ev('postgres', 'p95 latency', { before: 90, after: 1100, z: 380 }),
+      ev('postgres', 'self time p90', { kind: 'self-time', before: 90, after: 1100, z: 370 }),
+    ];
+    const waiting = ev('app', 'db_pool_waiting', {
+      kind: 'saturation',
+      source: 'metric',
+      after: 90,
+      z: 1000,
+    });
+    const latency = ev('app', 'p95 latency', { before: 120, after: 4000, z: 200 });
+    const job = (onsetMs: number, before = 0) =>
+      ev('app', 'background job nightly-report in progress', {
+        kind: 'other',
+        before,
+        after: 3,
+        z: 22,
+        onsetMs,
+      });
+    const started = rankServices([...db, waiting, latency, job(T)], deps);
+    expect(started[0]?.service).toBe('app');
+    expect(started.find((x) => x.service === 'postgres')?.explainedBy).toBe('app');
+    // a job that started after the database slowed, or a routine job that got stuck, is a victim
+    expect(rankServices([...db, waiting, latency, job(T + 3000)], deps)[0]?.service).toBe('postgres');
+    expect(rankServices([...db, waiting, latency, job(T, 1)], deps)[0]?.service).toBe('postgres');
+  });
 });

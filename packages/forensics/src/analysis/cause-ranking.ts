@@ -108,6 +108,9 @@ export interface RankOptions {
   readonly traced?: ReadonlySet<string>;
 }
 
+/** Background work, by name: a job, a batch, a cron or scheduled task. */
+const JOB = /job|batch|cron|scheduled|background/i;
+
 /** Added latency from which a callee makes its callers' requests time out (common timeouts: 1–30 s). */
 const TIMEOUT_SCALE_MS = 1000;
 
@@ -127,8 +130,13 @@ function waitExplained(
 ): boolean {
   if (e.caller !== undefined) return false;
   // Errors the caller logs about calls that fail (`fetch failed`) once the callee began failing.
-  if (isFailure(e)) return callee.failing && callee.onsetMs < e.onsetMs;
-  if (e.kind === 'saturation') return callee.onsetMs < e.onsetMs;
+  // (in the same step too: the report of a refused call is logged as the call fails)
+  if (isFailure(e)) return callee.failing && callee.onsetMs <= e.onsetMs;
+  // a pool fills within a step once calls take long enough (in use = rate × latency): a tie counts
+  if (e.kind === 'saturation') return callee.onsetMs <= e.onsetMs;
+  // Queued behind the callee, whatever else of the caller moved after it (a job stuck on the
+  // pool like every request, cache traffic shifting) is part of the wait.
+  if (e.kind === 'other') return queued && callee.onsetMs < e.onsetMs;
   if (e.kind !== 'self-time' || isGap(e) || callee.onsetMs > e.onsetMs) return false;
   // Behind a saturated pool or queue the wait grows far beyond the callee's own slowdown
   // (queueing delay diverges as utilisation nears 1): the caller's time is then the callee's.
@@ -239,6 +247,7 @@ export function rankServices(
       failing: number;
       failingOwn: number;
       onsetMs: number;
+      stepMs: number;
       slowMs: number;
       evidence: SignalOnset[];
     }
@@ -247,9 +256,13 @@ export function rankServices(
     evidence.sort((a, b) => evidenceWeight(b, traced) - evidenceWeight(a, traced));
     // The service's onset: when its strong evidence moved (a weak coarse metric that barely
     // crossed its threshold two minutes early says little about when the service changed).
-    const maxZ = Math.max(...evidence.map((e) => e.z));
-    const strong = evidence.filter((e) => e.z >= Math.max(5, 0.5 * maxZ));
-    const onsetMs = Math.min(...(strong.length > 0 ? strong : evidence).map((e) => e.onsetMs));
+    // A change in how much it is called (a surge of catch-up calls once it recovered) says
+    // nothing about when it changed itself, unless that is all there is.
+    const own = evidence.filter((e) => e.kind !== 'traffic');
+    const timed = own.length > 0 ? own : evidence;
+    const maxZ = Math.max(...timed.map((e) => e.z));
+    const strong = timed.filter((e) => e.z >= Math.max(5, 0.5 * maxZ));
+    const onsetMs = Math.min(...(strong.length > 0 ? strong : timed).map((e) => e.onsetMs));
     raw.set(service, {
       intrinsic: families(evidence, false, traced),
       propagated: families(evidence, true, traced),
@@ -258,6 +271,8 @@ export function rankServices(
       failing: families(evidence, true, traced, isFailure),
       failingOwn: families(evidence, false, traced, isFailure),
       onsetMs,
+      // the resolution of that onset
+      stepMs: Math.min(...(strong.length > 0 ? strong : timed).map((e) => e.stepMs)),
       slowMs: addedLatencyMs(evidence),
       evidence,
     });
@@ -272,19 +287,63 @@ export function rankServices(
     }
     set.add(d.callee);
   }
+  // A callee that slowed down no earlier than a caller started background work (a batch job, a
+  // cron task) that calls it was slowed by that work — the load is the caller's. (A job that
+  // started after the callee slowed is a victim like any request.)
+  const loadBy = new Map<string, string>();
+  for (const [service, r] of raw)
+    for (const [caller, set] of callees) {
+      if (!set.has(service) || caller === service) continue;
+      const started = raw.get(caller)?.evidence.some(
+        (e) =>
+          e.kind === 'other' &&
+          e.direction === 'up' &&
+          e.z >= 8 &&
+          JOB.test(e.name) &&
+          !/duration|seconds|latency/i.test(e.name) &&
+          // work that was (nearly) absent before, not a routine job that got stuck
+          e.before <= 0.1 * e.after &&
+          // in the same step at the latest (grids of metrics and spans need not line up)
+          e.onsetMs <= r.onsetMs + e.stepMs,
+      );
+      if (started === true) loadBy.set(service, caller);
+    }
   const out: RankedService[] = [];
   for (const [service, r] of raw) {
+    const driver = loadBy.get(service);
+    if (driver !== undefined) {
+      out.push({
+        service,
+        score: 0.2 * (r.intrinsic + r.propagated),
+        intrinsic: 0.2 * r.intrinsic,
+        propagated: 0.2 * r.propagated,
+        explainedBy: driver,
+        evidence: r.evidence,
+        onsetMs: r.onsetMs,
+      });
+      continue;
+    }
     let explainedFail = 0;
     let explainedSlow = 0;
     let explainedWait = 0;
     let waitBy: ((e: SignalOnset) => boolean) | null = null;
     let explainedBy: string | null = null;
     let best = 0;
+    const ownResourceAt = r.evidence.reduce(
+      (t, e) =>
+        (e.kind === 'cpu' || e.kind === 'memory' || e.kind === 'gc') && e.direction === 'up' && e.z >= 8
+          ? Math.min(t, e.onsetMs)
+          : t,
+      Number.POSITIVE_INFINITY,
+    );
+    // queued behind a callee that slowed first: what it explains is explained in full
+    let wholly = false;
     // the caller queued: a pool or queue of its own saturated during the incident
     const queued = r.evidence.some((e) => e.kind === 'saturation' && e.direction === 'up' && e.z >= 8);
     for (const c of callees.get(service) ?? []) {
       const rc = raw.get(c);
-      if (rc === undefined) continue;
+      // a callee this service's own background work slowed down explains nothing of it
+      if (rc === undefined || loadBy.get(c) === service) continue;
       const callee = { onsetMs: rc.onsetMs, slowMs: rc.slowMs, failing: rc.failing + rc.failingOwn > 0 };
       const explains = (e: SignalOnset) => waitExplained(e, callee, queued);
       const wait = families(r.evidence, false, traced, explains);
@@ -300,26 +359,50 @@ export function rankServices(
       const fail = rc.failing + rc.failingOwn;
       // A callee explains a caller's slowness only as far as its own added latency reaches: 5 ms
       // more in a callee does not account for 150 ms more in its caller.
+      // Behind a saturated pool, though, the caller's wait grows far beyond what the callee added
+      // (queueing delay diverges as utilisation nears 1): all of it is the callee's.
       const share =
-        r.slowMs > 0 && Number.isFinite(rc.slowMs) ? Math.min(1, Math.max(0, rc.slowMs) / r.slowMs) : 1;
+        queued && rc.onsetMs <= r.onsetMs
+          ? 1
+          : r.slowMs > 0 && Number.isFinite(rc.slowMs)
+            ? Math.min(1, Math.max(0, rc.slowMs) / r.slowMs)
+            : 1;
       const slow = (rc.intrinsic + rc.propagated - fail) * share;
       // A callee that slowed down first by more than a timeout allows (a second or more), or
       // while the caller queued for it, also accounts for the failures its callers report after
       // it: requests that timed out on it.
+      // Queued behind it, the caller's failures may start in the very step the callee slowed (a
+      // pool of 10 at 40 calls/s fills within a second once calls take 600 ms): a tie counts.
       const timedOut =
-        rc.slowMs > 0 && (rc.slowMs >= TIMEOUT_SCALE_MS || queued) && rc.onsetMs < r.onsetMs ? slow : 0;
-      explainedFail = Math.max(explainedFail, fail, timedOut);
-      explainedSlow = Math.max(explainedSlow, slow);
+        rc.slowMs > 0 &&
+        (rc.slowMs >= TIMEOUT_SCALE_MS ? rc.onsetMs < r.onsetMs : queued && rc.onsetMs <= r.onsetMs)
+          ? slow
+          : 0;
+      // Queued behind a callee that slowed first (or in the same step), all of the caller's
+      // slowness and failures are the wait for it, however much evidence the caller piled up
+      // (three instances' metrics against the callee's few span signals).
+      // (unless its own CPU, memory or GC moved before the callee did: a stalled process makes its
+      // calls out look slow too)
+      // (onsets one step apart are a tie: buckets of different signals need not line up)
+      const noLater = rc.onsetMs <= r.onsetMs + rc.stepMs;
+      const behind = queued && rc.slowMs > 0 && noLater && rc.onsetMs <= ownResourceAt;
+      // A callee that began failing no later than the caller did (a database refusing
+      // connections) accounts for all the caller's failures: they are its failures, reported.
+      const failedFirst = fail > 0 && noLater && rc.onsetMs <= ownResourceAt;
+      if (behind || failedFirst) wholly = true;
+      explainedFail = Math.max(explainedFail, fail, timedOut, behind || failedFirst ? r.failing : 0);
+      // (a caller of a failing callee slows down too: connect timeouts, retries)
+      explainedSlow = Math.max(explainedSlow, slow, behind || failedFirst ? r.propagated - r.failing : 0);
       if (fail + slow + wait > best) {
         best = fail + slow + wait;
         explainedBy = c;
       }
     }
-    const intrinsic = r.intrinsic - 0.8 * explainedWait;
+    const k = wholly ? 1 : 0.8;
+    const intrinsic = r.intrinsic - k * explainedWait;
     const ownFail = r.failing;
     const ownSlow = r.propagated - r.failing;
-    const propagated =
-      Math.max(0, ownFail - 0.8 * explainedFail) + Math.max(0, ownSlow - 0.8 * explainedSlow);
+    const propagated = Math.max(0, ownFail - k * explainedFail) + Math.max(0, ownSlow - k * explainedSlow);
     // Independent kinds of evidence (metrics, spans, logs) agreeing make a cause more credible
     // than one source shouting: a pre-aggregated latency quantile can spike on three requests.
     // Only evidence that still stands counts: a symptom a callee explained does not corroborate.
@@ -331,6 +414,25 @@ export function rankServices(
         (PROPAGATING.has(e.kind) ? (isFailure(e) ? keptFail : keptSlow) : waitBy === null || !waitBy(e)),
     );
     const sources = new Set(standing.map((e) => e.source)).size;
+    console.error('RANK', service, {
+      intrinsic: r.intrinsic,
+      explainedWait,
+      ownFail,
+      explainedFail,
+      ownSlow,
+      explainedSlow,
+      sources,
+      queued,
+      onset: new Date(r.onsetMs).toISOString().slice(11, 19),
+      callees: [...(callees.get(service) ?? [])],
+      unexplained: r.evidence
+        .filter((e) => e.z >= 5 && !PROPAGATING.has(e.kind) && (waitBy === null || !waitBy(e)))
+        .slice(0, 8)
+        .map(
+          (e) =>
+            `${e.kind} ${e.instance} ${e.name.slice(0, 50)} ${new Date(e.onsetMs).toISOString().slice(11, 19)} z=${e.z.toFixed(0)}`,
+        ),
+    });
     const score = (intrinsic + propagated) * (1 + 0.25 * Math.max(0, sources - 1));
     out.push({
       service,

@@ -23,6 +23,21 @@ describe('detectChangePoint', () => {
     expect(detectChangePoint(down, { direction: 'up' })).toBeUndefined();
   });
 
+  it('starts the change at the first point that is out, even when the step before it widened the baseline', () => {
+    // a flat baseline of 29/31; the last normal point (27) makes a split before it score best
+    const xs = [
+      ...Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? 29 : 31)),
+      27,
+      453,
+      245,
+      258,
+      463,
+      262,
+      219,
+    ];
+    expect(detectChangePoint(xs, { direction: 'up', minScale: 1, threshold: 3 })?.index).toBe(31);
+  });
+
   it('ignores a lone spike', () => {
     const xs = noisy(60, 10, 7);
     xs[30] = 1000;

@@ -143,14 +143,20 @@ export function detectChangePoint(
     while (index + 1 < Math.min(n, b.index + horizon) && !past(values[index] as number)) index++;
     return { ...b, index };
   }
-  // The onset is the first point of the run that already left the baseline (a ramp starts early).
+  // The onset is the first point of the run that already left the baseline (a ramp starts early),
+  // clearly (10 σ) or by a tenth of the shift: on a very flat baseline, jitter alone is a few σ.
   const base = baselineOf(values, 0, best.index, options.countData ?? false, options.minScale ?? 0);
+  const floor = 0.1 * Math.abs(best.after - base.median);
+  const out = (i: number) => {
+    const v = values[i] as number;
+    const shift = best.direction === 'up' ? v - base.median : base.median - v;
+    const z = shift / base.scale;
+    return z >= threshold && (shift >= floor || z >= 10);
+  };
   let index = best.index;
-  while (index - 1 >= lo) {
-    const v = values[index - 1] as number;
-    const z = best.direction === 'up' ? (v - base.median) / base.scale : (base.median - v) / base.scale;
-    if (!(z >= threshold)) break;
-    index--;
-  }
+  // a split can land one step early when that step's value widens the baseline's spread: the
+  // change starts at the first point that is out
+  while (index + 1 < Math.min(n, best.index + horizon) && !out(index)) index++;
+  while (index - 1 >= lo && out(index - 1)) index--;
   return { ...best, index };
 }

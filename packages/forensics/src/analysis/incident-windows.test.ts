@@ -44,8 +44,16 @@ describe('findIncidents', () => {
   });
 
   it('calls a change in metrics a few seconds into the data, but wants 30 s of baseline from spans and logs', () => {
-    const early = step(8, 10, 60, 120);
-    expect(findIncidents([signal('latency @m', 'm', early)])[0]?.onsetMs).toBe(T + 8000);
+    const early = step(12, 10, 60, 120);
+    expect(findIncidents([signal('latency @m', 'm', early)])[0]?.onsetMs).toBe(T + 12_000);
     expect(findIncidents([signal('latency @s', 's', early, { source: 'span' })])).toEqual([]);
+  });
+
+  it('does not call the first seconds of a metric series: a service warming up as its load starts', () => {
+    const warmUp = step(4, 10, 60, 120);
+    expect(findIncidents([signal('latency @m', 'm', warmUp)])).toEqual([]);
+    // counted from the series' own first point, not from the start of the data
+    const late = Float64Array.from([...Array(30).fill(Number.NaN), ...step(4, 10, 60, 90)]);
+    expect(findIncidents([signal('latency @m', 'm', late)])).toEqual([]);
   });
 });

@@ -75,6 +75,17 @@ export function firstSplit(stepMs: number, from = 0, source: SignalSource = 'spa
   return source === 'metric' ? from : Math.max(from, Math.ceil(MIN_BASELINE_MS / stepMs));
 }
 
+/**
+ * Least baseline of a metric series before a change in it can open an incident: five of its
+ * points and ten seconds at least, counted from its first point (a series that starts with the
+ * service, or with the load, first shows the service warming up).
+ */
+function metricWarmUp(s: Signal): number {
+  let first = 0;
+  while (first < s.values.length && !Number.isFinite(s.values[first] as number)) first++;
+  return first + Math.max(5, Math.ceil(10_000 / s.stepMs));
+}
+
 /** A cheap fingerprint of a series' values (NaN-safe), to recognise one series under several labels. */
 function fingerprint(values: Float64Array): string {
   let h = 2166136261;
@@ -100,11 +111,14 @@ function onsetsOf(signals: readonly Signal[], options: FindIncidentsOptions): On
     // evidence about a service once there is an incident, not a sign of one.
     if (s.kind === 'log-template' && !isSevereTemplate(s.name)) continue;
     const print = prints[k] as string;
-    let from = firstSplit(s.stepMs, 0, s.source);
+    let from = s.source === 'metric' ? metricWarmUp(s) : firstSplit(s.stepMs, 0, s.source);
     let to: number | undefined;
     if (options.aroundMs !== undefined) {
       const r = options.radiusMs ?? Math.max(15 * 60_000, 20 * s.stepMs);
-      from = firstSplit(s.stepMs, Math.floor((options.aroundMs - r - s.startMs) / s.stepMs), s.source);
+      from = Math.max(
+        s.source === 'metric' ? metricWarmUp(s) : 0,
+        firstSplit(s.stepMs, Math.floor((options.aroundMs - r - s.startMs) / s.stepMs), s.source),
+      );
       to = Math.ceil((options.aroundMs + r - s.startMs) / s.stepMs);
     }
     const seg = minSegment(s.values.length);

@@ -8,11 +8,19 @@ import type { SignalOnset } from './analysis-types.js';
 export interface MechanismInput {
   readonly evidence: readonly SignalOnset[];
   /** Event kinds seen in the incident (e.g. `lb.eject`) with the services they concern. */
-  readonly events: ReadonlyArray<{ readonly kind: string; readonly service: string | null }>;
+  readonly events: ReadonlyArray<{
+    readonly kind: string;
+    readonly service: string | null;
+    /** What the event is about, when not its service (the backend a load balancer ejected). */
+    readonly target?: string | null;
+    readonly timeMs?: number;
+  }>;
   /** Other services' evidence in the incident (for "all at once" patterns). */
   readonly incidentEvidence: readonly SignalOnset[];
   /** Evidence of the services that call this one (a dependency's effect shows in its callers). */
   readonly callerEvidence?: readonly SignalOnset[];
+  /** The service the cause names (to match events that concern it). */
+  readonly service?: string;
   /** The service is a database seen from its callers' queries (a virtual node). */
   readonly database?: boolean;
 }
@@ -25,6 +33,23 @@ const kind = (ev: readonly SignalOnset[], k: SignalOnset['kind'], dir: 'up' | 'd
 /** When the first strong, rising piece of evidence matching `pred` moved (Infinity: none). */
 const firstAt = (ev: readonly SignalOnset[], pred: (e: SignalOnset) => boolean) =>
   ev.reduce((t, e) => (e.direction === 'up' && e.z >= 4 && pred(e) ? Math.min(t, e.onsetMs) : t), Infinity);
+
+/** When the service's own slowness (latency, self time) was out, from its strong evidence. */
+function triggerSpan(ev: readonly SignalOnset[]): { fromMs: number; toMs: number } | undefined {
+  let fromMs = Number.POSITIVE_INFINITY;
+  let toMs = Number.NEGATIVE_INFINITY;
+  for (const e of ev)
+    if (
+      (e.kind === 'latency' || e.kind === 'self-time') &&
+      e.direction === 'up' &&
+      e.z >= 8 &&
+      e.lastMs !== undefined
+    ) {
+      fromMs = Math.min(fromMs, e.onsetMs);
+      toMs = Math.max(toMs, e.lastMs);
+    }
+  return Number.isFinite(fromMs) ? { fromMs, toMs } : undefined;
+}
 
 /** The mechanism in plain words, or null when the evidence matches no catalogued scenario. */
 export function nameMechanism(input: MechanismInput): string | null {
@@ -39,19 +64,62 @@ export function nameMechanism(input: MechanismInput): string | null {
     (e) => /job|batch|cron/i.test(e.name) && !/duration|seconds|latency/i.test(e.name),
   );
   const ejections = input.events.filter((e) => /eject|unhealthy|health.*fail/i.test(e.kind));
-  const ejectedServices = new Set(ejections.map((e) => e.service));
+  const ejectedServices = new Set(ejections.map((e) => e.target ?? e.service));
+  // every node ejected at once (within seconds), because its health check *answered* failure (a
+  // 503 from a health endpoint that checks the database), not because it was too slow to answer
+  const firstEjection = new Map<string, number>();
+  for (const e of ejections) {
+    const key = e.target ?? e.service ?? '';
+    const t = e.timeMs ?? 0;
+    if (t < (firstEjection.get(key) ?? Number.POSITIVE_INFINITY)) firstEjection.set(key, t);
+  }
+  const times = [...firstEjection.values()];
+  const atOnce = times.length > 1 && Math.max(...times) - Math.min(...times) <= 5000;
+  const healthAnsweredFailure = input.incidentEvidence.some(
+    (e) => e.kind === 'errors' && e.z >= 4 && /health/i.test(e.name) && !/timeout/i.test(e.name),
+  );
+  // and the trigger failed (refused, errored) rather than slowed down: a blip, not an overload
+  const failedAt = firstAt(ev, (e) => e.kind === 'errors');
+  const slowedAt = firstAt(ev, (e) => e.kind === 'latency' || e.kind === 'self-time');
   if (
-    ejections.length > 0 &&
     ejectedServices.size > 1 &&
+    atOnce &&
+    healthAnsweredFailure &&
+    failedAt <= slowedAt &&
+    failedAt < Infinity &&
     has(input.incidentEvidence, /pool|db|query|postgres/i)
   )
     return 'deep health check: a dependency blip failed every node’s health check at once and the load balancer ejected them all';
-  if (memoryAt < Infinity && memoryAt <= queuedAt && (kind(ev, 'gc') || has(ev, /eventloop|event_loop/i)))
-    return ejections.length > 0
-      ? 'memory leak → GC pauses stall the event loop → health checks time out → the load balancer ejects the instance and survivors overload'
-      : 'memory leak → GC pauses stall the event loop → latency rises';
-  if (has(ev, /client_requests|retr|attempt/i) && (kind(ev, 'errors') || kind(ev, 'latency')))
+  // an instance that went down (its scrape target, `up`) or whose process crashed or was killed
+  const wentDown =
+    kind(ev, 'availability', 'down') ||
+    input.events.some((e) => /crash|oom|killed/i.test(e.kind) && e.service === input.service);
+  if (memoryAt < Infinity && memoryAt <= queuedAt) {
+    if (kind(ev, 'gc') || has(ev, /eventloop|event_loop/i))
+      return ejections.length > 0
+        ? 'memory leak → GC pauses stall the event loop → health checks time out → the load balancer ejects the instance and survivors overload'
+        : 'memory leak → GC pauses stall the event loop → latency rises';
+    if (wentDown)
+      return 'memory leak → the instance runs out of memory and dies → its requests fail and its load moves to the survivors, which queue';
+  }
+  if (has(ev, /retr|attempt/i) && (kind(ev, 'errors') || kind(ev, 'latency')))
     return 'retry storm: timeouts trigger client retries that add load and keep the system overloaded after the trigger';
+  // A trigger that stopped while its victims kept failing for much longer than it lasted, with
+  // client retries up: what sustained the incident was the retries, not the trigger.
+  const slowSpan = triggerSpan(ev);
+  if (slowSpan !== undefined && has(input.incidentEvidence, /retr|attempt/i) && !has(ev, /retr|attempt/i)) {
+    const victimsEnd = input.incidentEvidence.reduce(
+      (t, e) =>
+        e.service !== input.service && e.kind === 'errors' && e.z >= 5 && e.lastMs !== undefined
+          ? Math.max(t, e.lastMs)
+          : t,
+      Number.NEGATIVE_INFINITY,
+    );
+    // twice as long as the trigger lasted: victims of a slow dependency take a while to drain
+    // their queues in any case
+    if (victimsEnd - slowSpan.toMs >= Math.max(10_000, 2 * (slowSpan.toMs - slowSpan.fromMs)))
+      return 'retry storm: the dependency slowed down briefly; timeouts triggered client retries that added load and kept the system overloaded long after it recovered';
+  }
   const ownLatency = ev.some(
     (e) => (e.kind === 'self-time' || (e.kind === 'latency' && e.caller !== undefined)) && e.z >= 4,
   );

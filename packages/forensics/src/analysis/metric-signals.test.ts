@@ -37,4 +37,40 @@ describe('metricSignals', () => {
       await store.close();
     }
   });
+
+  it('reads a count that appears later as zero before, while its instance was scraped; a pool’s idle connections are bad when they fall', async () => {
+    const f = await tempFolder();
+    folders.push(f);
+    const t0 = 1_700_000_000;
+    const series = (name: string, from: number, v: (i: number) => number) =>
+      JSON.stringify({
+        metric: { __name__: name, service: 'app', instance: 'app-1', job: 'nightly' },
+        values: Array.from({ length: 30 - from }, (_, i) => [t0 + from + i, String(v(i))]),
+      });
+    await writeFile(
+      join(f.dir, 'metrics.jsonl'),
+      [
+        series('process_cpu_seconds', 0, () => 1),
+        series('background_jobs_in_progress', 20, () => 1),
+        series('db_pool_connections_idle', 0, () => 4),
+        series('nodejs_heap_used_bytes', 20, () => 9),
+      ].join('\n'),
+    );
+    const { store } = await investigate([f.dir]);
+    try {
+      const { signals } = await metricSignals(store);
+      const job = signals.find((s) => s.name.startsWith('background_jobs_in_progress'));
+      expect(Array.from(job?.values ?? []).slice(0, 20)).toEqual(Array(20).fill(0));
+      expect(job?.values[25]).toBe(1);
+      // a level with no meaning before it was measured stays unknown
+      const heap = signals.find((s) => s.name.startsWith('nodejs_heap_used_bytes'));
+      expect(Number.isNaN(heap?.values[5])).toBe(true);
+      expect(signals.find((s) => s.name.startsWith('db_pool_connections_idle'))).toMatchObject({
+        kind: 'saturation',
+        bad: 'down',
+      });
+    } finally {
+      await store.close();
+    }
+  });
 });

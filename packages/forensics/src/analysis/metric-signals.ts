@@ -25,8 +25,10 @@ const RULES: ReadonlyArray<readonly [RegExp, Classification]> = [
   [/gc/i, { kind: 'gc', bad: 'up', health: false }],
   [/cpu|thrott/i, { kind: 'cpu', bad: 'up', health: false }],
   [/mem|heap|rss/i, { kind: 'memory', bad: 'up', health: false }],
+  // what is left of a pool (idle connections, free slots) shrinks as it saturates
+  [/idle|free/i, { kind: 'saturation', bad: 'down', health: false }],
   [
-    /pool|waiting|queue|in_?flight|pending|connections|threads|saturat/i,
+    /pool|waiting|queue|in_?flight|pending|connections|threads|saturat|active_(handles|resources|requests)/i,
     { kind: 'saturation', bad: 'up', health: false },
   ],
   [
@@ -41,13 +43,21 @@ export function classifyMetric(name: string): Classification {
   return { kind: 'other', bad: 'both', health: false };
 }
 
-/** Median gap between consecutive samples: a series' own resolution. */
+/** Scrape intervals people configure: a measured step within 2 % of one is that one. */
+const NOMINAL_STEPS_MS = [1000, 2000, 5000, 10_000, 15_000, 20_000, 30_000, 60_000, 120_000, 300_000];
+
+/**
+ * Median gap between consecutive samples: a series' own resolution, snapped to the nominal scrape
+ * interval it jitters around (999 ms → 1 s), so that grids of metrics and of spans line up.
+ */
 export function nativeStepMs(times: Float64Array): number {
   if (times.length < 2) return Number.NaN;
   const gaps: number[] = [];
   for (let i = 1; i < times.length; i++) gaps.push((times[i] as number) - (times[i - 1] as number));
   gaps.sort((a, b) => a - b);
-  return gaps[gaps.length >> 1] as number;
+  const median = gaps[gaps.length >> 1] as number;
+  const nominal = NOMINAL_STEPS_MS.find((n) => Math.abs(median - n) <= 0.02 * n);
+  return nominal ?? median;
 }
 
 const COUNTER = /(_total|_count|_sum)$/;
@@ -119,6 +129,9 @@ export interface MetricSignals {
   readonly stepMs: number;
 }
 
+/** Kinds whose series are absent, not unknown, before their first sample (counts and levels). */
+const ZERO_BEFORE_BIRTH: ReadonlySet<SignalKind> = new Set(['other', 'traffic', 'errors', 'saturation']);
+
 /** All metric series of the store as signals on one grid. */
 export async function metricSignals(store: TelemetryStore): Promise<MetricSignals> {
   const all = await store.queries.metricSeries();
@@ -135,6 +148,13 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
   }
   const startMs = Math.floor(lo / stepMs) * stepMs;
   const length = Math.floor((hi - startMs) / stepMs) + 1;
+  // When each instance (else service) was first scraped: a series that appears later is new.
+  const firstSeen = new Map<string, number>();
+  const ownerOf = (s: (typeof usable)[number]) => s.instance ?? s.service ?? '';
+  for (const s of usable) {
+    const key = ownerOf(s);
+    firstSeen.set(key, Math.min(firstSeen.get(key) ?? Number.POSITIVE_INFINITY, s.timesMs[0] as number));
+  }
   const signals: Signal[] = [];
   for (const s of usable) {
     const service = s.service ?? s.instance ?? s.labels.__name__ ?? s.name;
@@ -146,6 +166,16 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
     // latency is measured against.
     if (c.kind === 'latency' && c.health)
       for (let i = 0; i < length; i++) if (values[i] === 0) values[i] = Number.NaN;
+    // A count or level that only appears later (a job's first run, the first error of a kind:
+    // exporters create a labelled series on first use) was zero before, while its instance was
+    // already scraped: without that baseline its appearance could not count as a change at all.
+    const born = s.timesMs[0] as number;
+    const seen = firstSeen.get(ownerOf(s)) ?? born;
+    if (ZERO_BEFORE_BIRTH.has(c.kind) && born - seen >= 5 * stepMs) {
+      const from = Math.max(0, Math.floor((seen - startMs) / stepMs));
+      const to = Math.min(length, Math.floor((born - startMs) / stepMs));
+      for (let i = from; i < to; i++) if (!Number.isFinite(values[i] as number)) values[i] = 0;
+    }
     signals.push({
       id: `metric ${s.name}${labelText(s.labels)}${s.instance === null ? '' : `@${s.instance}`}`,
       service,

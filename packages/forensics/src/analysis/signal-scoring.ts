@@ -23,6 +23,37 @@ function meanFinite(values: ArrayLike<number>, from: number, to: number): number
   return n === 0 ? 0 : sum / n;
 }
 
+/** Whether the series has a gap in [from, to) after a measured value (the process went away). */
+function brokeOff(values: ArrayLike<number>, from: number, to: number): boolean {
+  for (let i = Math.max(1, from); i < to; i++)
+    if (!Number.isFinite(values[i] as number) && Number.isFinite(values[i - 1] as number)) return true;
+  return false;
+}
+
+/** Steps a level must hold (as the median of this many in a row) to count as held. */
+const HELD_STEPS = 5;
+
+/** The highest and lowest median of {@link HELD_STEPS} consecutive finite values in [from, to). */
+function heldLevels(values: ArrayLike<number>, from: number, to: number): { max: number; min: number } {
+  let max = Number.NEGATIVE_INFINITY;
+  let min = Number.POSITIVE_INFINITY;
+  const run = new Float64Array(HELD_STEPS);
+  for (let i = from; i + HELD_STEPS <= to; i++) {
+    let ok = true;
+    for (let k = 0; k < HELD_STEPS && ok; k++) {
+      const v = values[i + k] as number;
+      ok = Number.isFinite(v);
+      run[k] = v;
+    }
+    if (!ok) continue;
+    run.sort();
+    const m = run[HELD_STEPS >> 1] as number;
+    if (m > max) max = m;
+    if (m < min) min = m;
+  }
+  return { max, min };
+}
+
 /** Score one signal in the window [fromMs, toMs); undefined when it has no data on either side. */
 export function scoreSignal(signal: Signal, fromMs: number, toMs: number): SignalOnset | undefined {
   const n = signal.values.length;
@@ -33,8 +64,20 @@ export function scoreSignal(signal: Signal, fromMs: number, toMs: number): Signa
   if (base.count < 2) return undefined;
   const window = sortedFinite(signal.values, start, end);
   if (window.length === 0) return undefined;
-  let hiLevel = quantileSorted(window, 0.75);
-  let loLevel = quantileSorted(window, 0.25);
+  // Memory that grows until the process dies (out of memory) and restarts low is above its
+  // baseline only in the few samples before the crash: for memory that broke off in the window
+  // (the process stopped answering scrapes), the evidence is the peak. An instance that was down
+  // (`up` = 0) for a few seconds of the window was down: the trough.
+  let hiLevel =
+    signal.kind === 'memory' && brokeOff(signal.values, start, end)
+      ? (window[window.length - 1] as number)
+      : quantileSorted(window, 0.75);
+  let loLevel = signal.kind === 'availability' ? (window[0] as number) : quantileSorted(window, 0.25);
+  // A short trigger in a long incident (ten slow seconds of a database, then a minute of retries)
+  // holds only a fifth of the window: the level held for five steps in a row counts too.
+  const held = heldLevels(signal.values, start, end);
+  hiLevel = Math.max(hiLevel, held.max);
+  loLevel = Math.min(loLevel, held.min);
   let up = (hiLevel - base.median) / base.scale;
   let down = (base.median - loLevel) / base.scale;
   if (signal.countData) {
@@ -80,6 +123,12 @@ export function scoreSignal(signal: Signal, fromMs: number, toMs: number): Signa
     to: end,
   });
   const onsetIdx = cp?.index ?? start;
+  const halfway = before + 0.5 * (after - before);
+  let lastIdx = -1;
+  for (let i = end - 1; i >= onsetIdx && lastIdx < 0; i--) {
+    const v = signal.values[i] as number;
+    if (direction === 'up' ? v >= halfway : v <= halfway) lastIdx = i;
+  }
   return {
     signalId: signal.id,
     service: signal.service,
@@ -88,6 +137,7 @@ export function scoreSignal(signal: Signal, fromMs: number, toMs: number): Signa
     kind: signal.kind,
     name: signal.name,
     onsetMs: timeOf(signal, onsetIdx),
+    ...(lastIdx < 0 ? {} : { lastMs: timeOf(signal, lastIdx) + signal.stepMs }),
     direction,
     z: Math.min(1000, z),
     before,

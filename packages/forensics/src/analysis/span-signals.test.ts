@@ -1,8 +1,30 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { investigate } from '../investigate.js';
 import { tempFolder } from '../test-support/memory-sink.js';
-import { groupStepMs, spanSignals } from './span-signals.js';
+import {
+  type Grid,
+  groupStepMs,
+  inProgress,
+  longestRunning,
+  type SpanRow,
+  spanSignals,
+} from './span-signals.js';
 import { writeSlowDatabaseIncident } from './synthetic-incident.fixtures.js';
+
+describe('longestRunning and inProgress', () => {
+  const g: Grid = { startMs: 0, stepMs: 1000, buckets: Array.from({ length: 6 }, () => []) };
+  const span = (t: number, d: number): SpanRow => ({ t, d, self: d, e: false, leaf: true });
+
+  it('files a hanging call in every step it spans, with its whole duration', () => {
+    const rows = [span(100, 90), span(1200, 80), span(1500, 2600)];
+    expect(Array.from(longestRunning(g, rows))).toEqual([90, 2600, 2600, 2600, 2600, Number.NaN]);
+  });
+
+  it('counts runs in progress per step, zero where none ran', () => {
+    const rows = [span(500, 2000), span(2100, 100)];
+    expect(Array.from(inProgress(g, rows))).toEqual([1, 1, 2, 0, 0, 0]);
+  });
+});
 
 describe('groupStepMs', () => {
   it('coarsens the grid of a sparse group until its buckets hold a few spans, never finer than the base', () => {

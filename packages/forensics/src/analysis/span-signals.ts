@@ -50,7 +50,9 @@ SELECT sp.service, sp.start_ms AS t, sp.duration_ms AS d,
   greatest(sp.duration_ms - coalesce(ch.cd, 0), 0) AS self,
   (sp.status = 'error' OR err.span_id IS NOT NULL) AS e,
   (p.span_id IS NULL OR p.service IS DISTINCT FROM sp.service) AS entry,
-  p.service AS caller, k.callees, (vc.span_id IS NOT NULL) AS virt
+  p.service AS caller, k.callees, (vc.span_id IS NOT NULL) AS virt,
+  CASE WHEN sp.kind = 'internal' AND (sp.attrs LIKE '%"job.name"%'
+    OR regexp_matches(sp.name, '^(job|cron|batch|task|scheduled)\\b', 'i')) THEN sp.name END AS background
 FROM spans_v sp
 LEFT JOIN ch ON ch.trace_id = sp.trace_id AND ch.sid = sp.span_id
 LEFT JOIN spans_v p ON p.trace_id = sp.trace_id AND p.span_id = sp.parent_span_id
@@ -59,7 +61,7 @@ LEFT JOIN kids k ON k.trace_id = sp.trace_id AND k.sid = sp.span_id
 LEFT JOIN virtual_calls vc ON vc.trace_id = sp.trace_id AND vc.span_id = sp.span_id
 WHERE sp.service IS NOT NULL AND sp.start_ms IS NOT NULL`;
 
-interface SpanRow {
+export interface SpanRow {
   readonly t: number;
   readonly d: number;
   readonly self: number;
@@ -68,7 +70,7 @@ interface SpanRow {
 }
 
 /** A group of spans on its own grid. */
-interface Grid {
+export interface Grid {
   readonly startMs: number;
   readonly stepMs: number;
   readonly buckets: SpanRow[][];
@@ -103,6 +105,41 @@ function series(g: Grid, f: (spans: readonly SpanRow[]) => number): Float64Array
 function quantile(spans: readonly SpanRow[], pick: (r: SpanRow) => number, q: number): number {
   const xs = Float64Array.from(spans, pick).sort();
   return quantileSorted(xs, q);
+}
+
+/** Per step of `g`: how many of `rows` were running at some point of it. */
+export function inProgress(g: Grid, rows: readonly SpanRow[]): Float64Array {
+  const n = g.buckets.length;
+  const out = new Float64Array(n);
+  const endMs = g.startMs + n * g.stepMs;
+  for (const r of rows) {
+    const end = Math.min(r.t + Math.max(0, r.d), endMs - 1);
+    const first = Math.max(0, Math.floor((r.t - g.startMs) / g.stepMs));
+    const last = Math.min(n - 1, Math.floor((end - g.startMs) / g.stepMs));
+    for (let b = first; b <= last; b++) out[b] = (out[b] as number) + 1;
+  }
+  return out;
+}
+
+/**
+ * Per step of `g`: the longest call in progress during it (its whole duration, in ms), so a call
+ * that hangs counts in every step it spans; NaN where no call ran.
+ */
+export function longestRunning(g: Grid, rows: readonly SpanRow[]): Float64Array {
+  const n = g.buckets.length;
+  const out = new Float64Array(n).fill(Number.NaN);
+  const endMs = g.startMs + n * g.stepMs;
+  for (const r of rows) {
+    const end = r.t + Math.max(0, r.d);
+    const first = Math.max(0, Math.floor((r.t - g.startMs) / g.stepMs));
+    const last = Math.min(n - 1, Math.floor((Math.min(end, endMs - 1) - g.startMs) / g.stepMs));
+    // its whole duration, from the step it started in (as the latency quantiles file it)
+    for (let b = first; b <= last; b++) {
+      const v = out[b] as number;
+      if (!(v >= r.d)) out[b] = r.d;
+    }
+  }
+  return out;
 }
 
 const errorCount = (b: readonly SpanRow[]) => b.reduce((n, r) => n + (r.e ? 1 : 0), 0);
@@ -162,6 +199,7 @@ export async function spanSignals(
   const entries = new Map<string, SpanRow[]>();
   const edges = new Map<string, SpanRow[]>();
   const gaps = new Map<string, SpanRow[]>();
+  const background = new Map<string, SpanRow[]>();
   const SEP = '\u0000';
   const virtual = new Set<string>();
   for (const r of rows) if (r.virt === true) virtual.add(String(r.service));
@@ -177,6 +215,7 @@ export async function spanSignals(
     };
     if (!(row.t >= startMs && row.t < endMs)) continue;
     push(all, service, row);
+    if (typeof r.background === 'string') push(background, `${service}${SEP}${r.background}`, row);
     if (r.entry === true) {
       push(entries, service, row);
       if (r.caller !== null && r.caller !== undefined)
@@ -266,6 +305,28 @@ export async function spanSignals(
       }),
     );
   }
+  // Work a service runs in the background (an internal span of a job: `job.name`, or named `job …`,
+  // `cron …`, `batch …`), as runs in progress: when a job starts is known to the
+  // millisecond from its span, and a job that starts just before its database slows down is the
+  // likelier trigger than the database.
+  for (const [key, list] of background) {
+    const [service = '', name = ''] = key.split(SEP);
+    // a level, not a quantile of the bucket's spans: the finest step, however few the runs
+    const length = Math.max(1, Math.ceil((endMs - startMs) / stepMs));
+    const g: Grid = { startMs, stepMs, buckets: Array.from({ length }, () => []) };
+    signals.push(
+      signalOf(g, {
+        id: `span background ${service} ${name}`,
+        service,
+        kind: 'other',
+        name: `background ${name} in progress`,
+        values: inProgress(g, list),
+        health: false,
+        // runs are counted: tested against the baseline's rate, not a spread of timings
+        countData: true,
+      }),
+    );
+  }
   // Time a caller spends around its calls to one callee beyond what the callee itself reports:
   // network delay or queueing on the path to the callee shows here first (client side slow,
   // server side normal).
@@ -299,6 +360,19 @@ export async function spanSignals(
         name: `calls ${name} p95`,
         values: series(g, (b) => quantile(b, (r) => r.d, 0.95)),
         health: true,
+        countData: false,
+      }),
+      // The longest call in progress in each step: a callee that stops answering (a lock, a hang)
+      // shows for as long as its calls hang, not only in the step they started, and even when
+      // its callers can no longer start any (their pools are full).
+      signalOf(g, {
+        id: `span edge ${name} longest running`,
+        service: callee,
+        caller,
+        kind: 'latency',
+        name: `calls ${name} longest running`,
+        values: longestRunning(g, list),
+        health: false,
         countData: false,
       }),
       signalOf(g, {

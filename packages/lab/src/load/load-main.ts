@@ -15,7 +15,9 @@ export interface LoadConfig {
 
 runComponent<LoadConfig>(async (config) => {
   const registry = new Registry();
-  registry.setDefaultLabels({ service: 'client', instance: 'load-1' });
+  // `upstream` names what the client calls, as a probe's target label does: investigate draws the
+  // client → load balancer edge from it, so the client's symptoms are explained downstream
+  registry.setDefaultLabels({ service: 'client', instance: 'load-1', upstream: 'lb' });
   const requests = new Counter({
     name: 'client_requests_total',
     help: 'Logical requests ended, by outcome (ok: succeeded within the deadline)',

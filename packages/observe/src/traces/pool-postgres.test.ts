@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { context, trace } from '@opentelemetry/api';
@@ -41,6 +42,40 @@ function readSpans(file: string): (Span & { attr: Record<string, unknown> })[] {
       ),
     }));
 }
+
+describe('tracePool with a database that refuses connections', () => {
+  it('makes a failed pg.connect CLIENT span with peer.service, and puts the pool back on untrace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'observe-pg-refused-'));
+    const file = join(dir, 'otlp.json');
+    // a port nothing listens on: taken, then closed
+    const probe = createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise((r) => probe.close(r));
+    const tracing = createTracing({ service: 'api', exporter: { file } });
+    const pool = new pg.Pool({ host: '127.0.0.1', port, user: 'postgres', max: 2 });
+    const OriginalClient = (pool as unknown as { Client: unknown }).Client;
+    const untrace = tracePool(pool, tracing, { name: 'main', peerService: 'orders-db' });
+    try {
+      await expect(pool.query('select 1')).rejects.toThrow(/ECONNREFUSED/);
+      untrace();
+      expect((pool as unknown as { Client: unknown }).Client).toBe(OriginalClient);
+      await expect(pool.query('select 1')).rejects.toThrow(/ECONNREFUSED/);
+    } finally {
+      untrace();
+      await pool.end();
+      await tracing.shutdown();
+    }
+    const spans = readSpans(file);
+    rmSync(dir, { recursive: true, force: true });
+    const connects = spans.filter((s) => s.name === 'pg.connect');
+    expect(connects).toHaveLength(1); // the second attempt ran untraced
+    expect(connects[0]?.kind).toBe(3); // CLIENT
+    expect(connects[0]?.status.code).toBe(2); // ERROR
+    expect(connects[0]?.attr).toMatchObject({ 'peer.service': 'orders-db', 'db.system.name': 'postgresql' });
+    expect(spans.filter((s) => s.name === 'pg.pool.acquire').map((s) => s.status.code)).toEqual([2]);
+  });
+});
 
 describe.skipIf(unavailable !== undefined)('tracePool with a real PostgreSQL', () => {
   let postgres: TempPostgres;
@@ -126,7 +161,13 @@ describe.skipIf(unavailable !== undefined)('tracePool with a real PostgreSQL', (
     expect(select?.status.code).toBe(0);
     // the holder's acquisition belongs to its own request
     const heldId = held.spanContext().spanId;
-    expect(spans.filter((s) => s.parentSpanId === heldId).map((s) => s.name)).toEqual(['pg.pool.acquire']);
+    // it opened the pool's only connection: a CLIENT call to the database, as its sibling
+    const held2 = spans.filter((s) => s.parentSpanId === heldId);
+    expect(held2.map((s) => s.name)).toEqual(['pg.connect', 'pg.pool.acquire']);
+    expect(held2[0]?.kind).toBe(3);
+    expect(held2[0]?.status.code).toBe(0);
+    expect(held2[0]?.attr).toMatchObject({ 'db.system.name': 'postgresql', 'peer.service': 'users-db' });
+    expect(spans.filter((s) => s.name === 'pg.connect')).toHaveLength(1);
     // never the statement text or its values
     expect(JSON.stringify(spans)).not.toContain('s3cr3t');
     expect(JSON.stringify(spans)).not.toContain('$1');

@@ -48,10 +48,74 @@ function isThenable(v: unknown): v is Promise<unknown> {
   return typeof (v as { then?: unknown } | null)?.then === 'function';
 }
 
+interface Connectable {
+  connect(...args: unknown[]): unknown;
+}
+type ConnectableClass = new (...args: never[]) => Connectable;
+
+/**
+ * A CLIENT span `pg.connect` (with `peer.service`) for every physical connection the pool opens:
+ * node-postgres pools make them through their `Client` class, which is swapped for a subclass
+ * whose `connect` is traced. A database that refuses or drops connections then shows as failed
+ * calls to it, not only as failed acquisitions inside its callers. Returns the undo.
+ */
+function traceNewConnections(
+  pool: PgPoolLike,
+  tracer: Tracing['tracer'],
+  o: { poolName: string; peer: Record<string, string>; isActive: () => boolean },
+): () => void {
+  const holder = pool as unknown as { Client?: unknown };
+  const Original = holder.Client;
+  if (typeof Original !== 'function') return () => {};
+  const Base = Original as ConnectableClass;
+  class TracedClient extends Base {
+    override connect(...args: unknown[]): unknown {
+      if (!o.isActive()) return super.connect(...args);
+      const span = tracer.startSpan('pg.connect', {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'db.system.name': 'postgresql',
+          'db.client.connection.pool.name': o.poolName,
+          ...o.peer,
+        },
+      });
+      const cb = args[0];
+      if (typeof cb === 'function') {
+        return super.connect((err: unknown, ...rest: unknown[]) => {
+          if (err) fail(span, err);
+          span.end();
+          (cb as Callback)(err, ...rest);
+        });
+      }
+      const result = super.connect(...args);
+      if (!isThenable(result)) {
+        span.end();
+        return result;
+      }
+      return result.then(
+        (r) => {
+          span.end();
+          return r;
+        },
+        (e: unknown) => {
+          fail(span, e);
+          span.end();
+          throw e;
+        },
+      );
+    }
+  }
+  holder.Client = TracedClient;
+  return () => {
+    if (holder.Client === TracedClient) holder.Client = Original;
+  };
+}
+
 /**
  * Traces a node-postgres `Pool`: `pg.pool.acquire` spans for `pool.connect()` (also inside
  * `pool.query`), with the pool state when asked, and `pg.query` spans for queries on the clients
- * it hands out, named by the statement's first word only. Returns a function that unhooks the pool.
+ * it hands out, named by the statement's first word only, and `pg.connect` CLIENT spans for the
+ * connections it opens. Returns a function that unhooks the pool.
  * @example const untrace = tracePool(pool, tracing, { name: 'main' });
  */
 export function tracePool(pool: PgPoolLike, tracing: Tracing, options: TracePoolOptions = {}): () => void {
@@ -116,6 +180,7 @@ export function tracePool(pool: PgPoolLike, tracing: Tracing, options: TracePool
     };
   };
 
+  const restoreClient = traceNewConnections(pool, tracer, { poolName, peer, isActive: () => active });
   const target = pool as unknown as { connect: (...args: unknown[]) => unknown };
   const hadOwn = Object.hasOwn(target, 'connect');
   const original = target.connect;
@@ -167,6 +232,7 @@ export function tracePool(pool: PgPoolLike, tracing: Tracing, options: TracePool
   return () => {
     if (!active) return;
     active = false;
+    restoreClient();
     if (hadOwn) target.connect = original;
     else delete (target as { connect?: unknown }).connect;
   };

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { SignalOnset } from './analysis-types.js';
+import { nameMechanism } from './mechanism-catalogue.js';
+
+const T = 1_700_000_000_000;
+const ev = (service: string, name: string, extra: Partial<SignalOnset> = {}): SignalOnset => ({
+  signalId: `${service} ${name}`,
+  service,
+  instance: null,
+  source: 'metric',
+  kind: 'latency',
+  name,
+  onsetMs: T,
+  direction: 'up',
+  z: 50,
+  before: 1,
+  after: 10,
+  stepMs: 1000,
+  ...extra,
+});
+
+describe('nameMechanism', () => {
+  it('a leak that ends with the instance down, before anything queued: memory leak', () => {
+    const heap = ev('app', 'nodejs_heap_used_bytes', { kind: 'memory', onsetMs: T - 6000 });
+    const up = ev('app', 'up', { kind: 'availability', direction: 'down', onsetMs: T });
+    const pool = ev('app', 'db_pool_waiting', { kind: 'saturation', onsetMs: T + 5000 });
+    const named = nameMechanism({
+      service: 'app',
+      evidence: [heap, up, pool],
+      events: [],
+      incidentEvidence: [],
+    });
+    expect(named).toMatch(/^memory leak → the instance runs out of memory/);
+    // a crash event of the service says the same without an `up` series
+    expect(
+      nameMechanism({
+        service: 'app',
+        evidence: [heap, pool],
+        events: [{ kind: 'process.crash', service: 'app' }],
+        incidentEvidence: [],
+      }),
+    ).toMatch(/^memory leak/);
+    // memory that grew after the pool filled is held requests, not a leak
+    const late = { ...heap, onsetMs: T + 9000 };
+    expect(
+      nameMechanism({ service: 'app', evidence: [late, up, pool], events: [], incidentEvidence: [] }) ?? '',
+    ).not.toMatch(/leak/);
+  });
+
+  it('a dependency slow for a short while, its callers failing long after, with client retries up: a retry storm', () => {
+    const slow = (toMs: number) =>
+      ev('postgres', 'calls app→postgres p95', { source: 'span', caller: 'app', z: 150, lastMs: toMs });
+    const retries = ev('client', 'client_attempts_total', { kind: 'other' });
+    const failing = (lastMs: number) =>
+      ev('app', 'span errors', { source: 'span', kind: 'errors', z: 900, lastMs });
+    const input = (triggerEnd: number, victimsEnd: number) => ({
+      service: 'postgres',
+      evidence: [slow(triggerEnd)],
+      events: [],
+      incidentEvidence: [retries, failing(victimsEnd)],
+      database: true,
+      callerEvidence: [ev('app', 'db_pool_waiting', { kind: 'saturation' })],
+    });
+    // 10 s of trigger, 35 s of failures after it
+    expect(nameMechanism(input(T + 10_000, T + 45_000))).toMatch(/^retry storm/);
+    // 20 s of trigger, 15 s to drain: the database and the pools it filled
+    expect(nameMechanism(input(T + 20_000, T + 35_000))).toMatch(/^slow or failing database/);
+  });
+
+  it('a service’s own outbound request counter is not client retries', () => {
+    const outbound = ev('app', 'http_client_requests_total{dependency=pricing}', { kind: 'traffic', z: 20 });
+    const errors = ev('app', 'span errors', { source: 'span', kind: 'errors' });
+    expect(
+      nameMechanism({ service: 'app', evidence: [outbound, errors], events: [], incidentEvidence: [] }) ?? '',
+    ).not.toMatch(/retry/);
+  });
+});
