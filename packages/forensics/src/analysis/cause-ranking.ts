@@ -414,25 +414,6 @@ export function rankServices(
         (PROPAGATING.has(e.kind) ? (isFailure(e) ? keptFail : keptSlow) : waitBy === null || !waitBy(e)),
     );
     const sources = new Set(standing.map((e) => e.source)).size;
-    console.error('RANK', service, {
-      intrinsic: r.intrinsic,
-      explainedWait,
-      ownFail,
-      explainedFail,
-      ownSlow,
-      explainedSlow,
-      sources,
-      queued,
-      onset: new Date(r.onsetMs).toISOString().slice(11, 19),
-      callees: [...(callees.get(service) ?? [])],
-      unexplained: r.evidence
-        .filter((e) => e.z >= 5 && !PROPAGATING.has(e.kind) && (waitBy === null || !waitBy(e)))
-        .slice(0, 8)
-        .map(
-          (e) =>
-            `${e.kind} ${e.instance} ${e.name.slice(0, 50)} ${new Date(e.onsetMs).toISOString().slice(11, 19)} z=${e.z.toFixed(0)}`,
-        ),
-    });
     const score = (intrinsic + propagated) * (1 + 0.25 * Math.max(0, sources - 1));
     out.push({
       service,
