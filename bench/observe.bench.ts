@@ -8,7 +8,10 @@
  * Traced variants export OTLP/HTTP to a sink in this process that counts spans; a traced variant
  * producing no spans, or no database spans, fails the bench. Figures: throughput (wrk) and the
  * server's CPU time per request (process.cpuUsage() over the window / requests answered),
- * median of alternating rounds in rotating order, after a warm-up of every variant. Where
+ * median of alternating rounds in rotating order, after a warm-up of every variant. The CPU time a
+ * variant *adds* comes from paired rounds: the variant and bare loaded at the same moment, both
+ * servers on the same CPU, each with its own wrk; the median of the differences. This VM's speed
+ * moves by ±20 % within seconds, so sequential windows mixed that drift into the costs. Where
  * `taskset` exists and there are two CPUs or more, each server runs alone on the last CPU and wrk
  * and PostgreSQL share the others: otherwise the three compete for the same cores and the CPU time
  * per request moves by ±15 % from run to run with the scheduler's choices, more than the cost
@@ -16,7 +19,8 @@
  * Targets: metrics+logs add ≤ 10 µs of CPU per request; full adds ≤ half of what otel_sdk adds.
  * Also: the cost of rendering /metrics with 5,000 series.
  * The `metrics_ids` variant (metrics_logs without the access-log line) splits the cost of logs.
- * Env: OBSERVE_BENCH_ROUNDS (default 5), OBSERVE_BENCH_SECONDS (default 4), OBSERVE_BENCH_PIN.
+ * Env: OBSERVE_BENCH_ROUNDS (default 5), OBSERVE_BENCH_PAIRED_ROUNDS (default 5),
+ * OBSERVE_BENCH_SECONDS (default 4), OBSERVE_BENCH_PIN, OBSERVE_BENCH_VARIANTS (a comma list).
  */
 import { type ChildProcess, execFile, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -38,7 +42,7 @@ if (spawnSync('sh', ['-c', 'command -v wrk']).status !== 0) {
   process.exit(2);
 }
 
-const VARIANTS: readonly BenchVariant[] = [
+const ALL_VARIANTS: readonly BenchVariant[] = [
   'bare',
   'metrics_ids',
   'metrics_logs',
@@ -46,10 +50,16 @@ const VARIANTS: readonly BenchVariant[] = [
   'otel_sdk',
   'otel_auto',
 ];
+// OBSERVE_BENCH_VARIANTS=bare,metrics_logs: a subset, for finding where time goes by hand (the
+// final JSON line then holds only what was measured; the targets need all six)
+const picked = (process.env.OBSERVE_BENCH_VARIANTS ?? '').split(',').filter((v) => v !== '');
+const VARIANTS = picked.length === 0 ? ALL_VARIANTS : ALL_VARIANTS.filter((v) => picked.includes(v));
 const TRACED: readonly BenchVariant[] = ['full', 'otel_sdk', 'otel_auto'];
 const ROUNDS = Number(process.env.OBSERVE_BENCH_ROUNDS ?? 5);
 const SECONDS = Number(process.env.OBSERVE_BENCH_SECONDS ?? 4);
 const CONNECTIONS = 32;
+const PAIRED_ROUNDS = Number(process.env.OBSERVE_BENCH_PAIRED_ROUNDS ?? 5);
+const PAIRED_CONNECTIONS = 16;
 const cpus = availableParallelism();
 const PIN =
   process.env.OBSERVE_BENCH_PIN !== '0' &&
@@ -122,11 +132,15 @@ function next<K extends ServerReport['kind']>(
 }
 const tell = (child: ChildProcess, m: ServerCommand) => child.send(m);
 
-async function wrk(port: number, seconds: number): Promise<{ rps: number; non2xx: number }> {
+async function wrk(
+  port: number,
+  seconds: number,
+  connections = CONNECTIONS,
+): Promise<{ rps: number; non2xx: number }> {
   const { stdout } = await run(PIN ? 'taskset' : 'wrk', [
     ...(PIN ? ['-c', OTHER_CPUS, 'wrk'] : []),
     '-t1',
-    `-c${CONNECTIONS}`,
+    `-c${connections}`,
     `-d${seconds}s`,
     `http://127.0.0.1:${port}/`,
   ]);
@@ -143,6 +157,8 @@ for (const pid of spawnSync('pgrep', ['-f', pg.dir]).stdout.toString().trim().sp
 }
 const ports = new Map<BenchVariant, number>();
 const windows = new Map<BenchVariant, { rps: number; cpuUs: number }[]>();
+/** CPU µs per request a variant added over bare in each paired round (both loaded at once). */
+const paired = new Map<BenchVariant, number[]>();
 const closed = new Map<BenchVariant, Extract<ServerReport, { kind: 'closed' }>>();
 try {
   for (const variant of VARIANTS) {
@@ -163,6 +179,7 @@ try {
     ports.set(variant, (await next(child, 'ready')).port);
     pin(child.pid, SERVER_CPUS);
     windows.set(variant, []);
+    paired.set(variant, []);
   }
   // warm-up: JIT, pool connections, exporters' first batches
   for (const variant of VARIANTS) await wrk(ports.get(variant) as number, 2);
@@ -185,6 +202,28 @@ try {
       );
     }
   }
+  // Paired rounds: each variant at once with bare, both servers on the same CPU, each driven by its
+  // own wrk, so that both are measured under the same conditions at the same moment: this VM's speed
+  // moves by ±20 % from one second to the next (a fixed loop: 0.38–0.53 s), more than the costs
+  // measured, and sequential windows cannot tell that drift from the cost of a variant.
+  const others = VARIANTS.filter((v) => v !== 'bare');
+  for (let r = 0; r < PAIRED_ROUNDS && VARIANTS.includes('bare'); r++) {
+    for (const variant of others) {
+      const pair = ['bare', variant] as const;
+      for (const v of pair) tell(children.get(v) as ChildProcess, { cmd: 'start' });
+      const loads = await Promise.all(
+        pair.map((v) => wrk(ports.get(v) as number, SECONDS, PAIRED_CONNECTIONS)),
+      );
+      const replies = pair.map((v) => next(children.get(v) as ChildProcess, 'window'));
+      for (const v of pair) tell(children.get(v) as ChildProcess, { cmd: 'stop' });
+      const [b, w] = await Promise.all(replies);
+      if (b === undefined || w === undefined || loads.some((l) => l.non2xx > 0) || b.failed + w.failed > 0)
+        throw new Error(`${variant}: failures in a paired round`);
+      const diff = w.cpuUs / w.served - b.cpuUs / b.served;
+      paired.get(variant)?.push(diff);
+      console.log(`paired round ${r + 1} ${variant}: +${round(diff, 1)} µs CPU/request over bare`);
+    }
+  }
   for (const variant of VARIANTS) {
     const child = children.get(variant) as ChildProcess;
     const reply = next(child, 'closed');
@@ -202,7 +241,7 @@ try {
 
 // Every traced variant must really have traced, database calls included.
 const spansPerRequest: Record<string, number> = {};
-for (const variant of TRACED) {
+for (const variant of TRACED.filter((v) => VARIANTS.includes(v))) {
   const s = sunk.get(variant);
   const served = closed.get(variant)?.served ?? 0;
   if (s === undefined || s.spans === 0 || s.dbSpans === 0) {
@@ -213,9 +252,10 @@ for (const variant of TRACED) {
   }
   spansPerRequest[variant] = s.spans / served;
 }
-const logBytes = statSync(join(tmp, 'metrics_logs.log')).size;
+const logged = VARIANTS.includes('metrics_logs');
+const logBytes = logged ? statSync(join(tmp, 'metrics_logs.log')).size : 0;
 const logLines = closed.get('metrics_logs')?.served ?? 0;
-if (logBytes === 0 || closed.get('metrics_logs')?.logWriteErrors !== 0) {
+if (logged && (logBytes === 0 || closed.get('metrics_logs')?.logWriteErrors !== 0)) {
   console.error('metrics_logs wrote no access log');
   process.exit(1);
 }
@@ -242,12 +282,19 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 };
-const fig = (v: BenchVariant, k: 'rps' | 'cpuUs') => median((windows.get(v) ?? []).map((w) => w[k]));
-const cpu = Object.fromEntries(VARIANTS.map((v) => [v, fig(v, 'cpuUs')])) as Record<BenchVariant, number>;
-const rps = Object.fromEntries(VARIANTS.map((v) => [v, fig(v, 'rps')])) as Record<BenchVariant, number>;
-const added = (v: BenchVariant) => cpu[v] - cpu.bare;
+const fig = (v: BenchVariant, k: 'rps' | 'cpuUs') => {
+  const ws = windows.get(v) ?? [];
+  return ws.length === 0 ? Number.NaN : median(ws.map((w) => w[k]));
+};
+const cpu = Object.fromEntries(ALL_VARIANTS.map((v) => [v, fig(v, 'cpuUs')])) as Record<BenchVariant, number>;
+const rps = Object.fromEntries(ALL_VARIANTS.map((v) => [v, fig(v, 'rps')])) as Record<BenchVariant, number>;
+// What a variant adds: the median over paired rounds of (variant − bare), both measured at once.
+const added = (v: BenchVariant) => {
+  const diffs = paired.get(v) ?? [];
+  return diffs.length === 0 ? Number.NaN : median(diffs);
+};
 const result = {
-  tools: `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s per variant, medians${PIN ? `, server alone on CPU ${SERVER_CPUS}` : ''}`,
+  tools: `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s per variant, medians${PIN ? `, server alone on CPU ${SERVER_CPUS}` : ''}; added CPU from ${PAIRED_ROUNDS} paired rounds (variant beside bare, -c${PAIRED_CONNECTIONS} each)`,
   bare_rps: round(rps.bare),
   metrics_ids_rps: round(rps.metrics_ids),
   metrics_logs_rps: round(rps.metrics_logs),
