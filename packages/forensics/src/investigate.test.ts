@@ -111,6 +111,7 @@ describe('investigate: store, bulk path, clock offsets', () => {
           instance: `s${i % 3}-1`,
           trace_id: `t${i}`,
           route: '/x',
+          ...(i % 2 === 0 ? { 'we"ird': { a: [i, 'é'] } } : {}),
           msg: `request ${i} took ${i % 97}ms`,
         }),
       );
@@ -127,6 +128,17 @@ describe('investigate: store, bulk path, clock offsets', () => {
       const tf = await fast.store.query('SELECT count(DISTINCT template_id)::INTEGER AS n FROM logs');
       const ts = await slow.store.query('SELECT count(DISTINCT template_id)::INTEGER AS n FROM logs');
       expect(tf[0]?.n).toBe(ts[0]?.n);
+      // the fields no column holds stay in attrs, as valid JSON; absent ones are left out
+      const attrs = 'SELECT attrs FROM logs ORDER BY t_ms';
+      const [fa, sa] = [await fast.store.query(attrs), await slow.store.query(attrs)];
+      expect(fa).toHaveLength(sa.length);
+      fa.forEach((row, k) => {
+        const f = JSON.parse(String(row.attrs)) as Record<string, unknown>;
+        const s = JSON.parse(String(sa[k]?.attrs)) as Record<string, unknown>;
+        expect(f.route).toBe('/x');
+        expect(f['we"ird']).toEqual(s['we"ird']);
+        expect(Object.hasOwn(f, 'we"ird')).toBe(Object.hasOwn(s, 'we"ird'));
+      });
     } finally {
       await slow.store.close();
       await fast.store.close();
