@@ -17,10 +17,14 @@
  * per request moves by ±15 % from run to run with the scheduler's choices, more than the cost
  * being measured (OBSERVE_BENCH_PIN=0 turns this off).
  * Targets: metrics+logs add ≤ 10 µs of CPU per request; full adds ≤ half of what otel_sdk adds.
+ * The 10 µs was set against ~7 µs measured for hand-written prom-client + pino on another machine:
+ * that reference (`promclient_pino`) runs here too, so the budget can be read on this machine
+ * (10/7 of what the reference adds) beside the absolute figure.
  * Also: the cost of rendering /metrics with 5,000 series.
  * The `metrics_ids` variant (metrics_logs without the access-log line) splits the cost of logs.
  * Env: OBSERVE_BENCH_ROUNDS (default 5), OBSERVE_BENCH_PAIRED_ROUNDS (default 5),
- * OBSERVE_BENCH_SECONDS (default 4), OBSERVE_BENCH_PIN, OBSERVE_BENCH_VARIANTS (a comma list).
+ * OBSERVE_BENCH_SECONDS (default 4), OBSERVE_BENCH_PIN, OBSERVE_BENCH_VARIANTS (a comma list),
+ * OBSERVE_BENCH_PROFILE (a folder: each server writes a V8 CPU profile there).
  */
 import { type ChildProcess, execFile, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -44,6 +48,7 @@ if (spawnSync('sh', ['-c', 'command -v wrk']).status !== 0) {
 
 const ALL_VARIANTS: readonly BenchVariant[] = [
   'bare',
+  'promclient_pino',
   'metrics_ids',
   'metrics_logs',
   'full',
@@ -56,6 +61,7 @@ const picked = (process.env.OBSERVE_BENCH_VARIANTS ?? '').split(',').filter((v) 
 const VARIANTS = picked.length === 0 ? ALL_VARIANTS : ALL_VARIANTS.filter((v) => picked.includes(v));
 const TRACED: readonly BenchVariant[] = ['full', 'otel_sdk', 'otel_auto'];
 const ROUNDS = Number(process.env.OBSERVE_BENCH_ROUNDS ?? 5);
+const PROFILE_DIR = process.env.OBSERVE_BENCH_PROFILE;
 const SECONDS = Number(process.env.OBSERVE_BENCH_SECONDS ?? 4);
 const CONNECTIONS = 32;
 const PAIRED_ROUNDS = Number(process.env.OBSERVE_BENCH_PAIRED_ROUNDS ?? 5);
@@ -163,7 +169,11 @@ const closed = new Map<BenchVariant, Extract<ServerReport, { kind: 'closed' }>>(
 try {
   for (const variant of VARIANTS) {
     const child = fork(serverFile, [], {
-      execArgv: variant.startsWith('otel_') ? ['--import', registerUrl] : [],
+      execArgv: [
+        ...(variant.startsWith('otel_') ? ['--import', registerUrl] : []),
+        // OBSERVE_BENCH_PROFILE=dir: a V8 CPU profile of each server, for finding where time goes
+        ...(PROFILE_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}/${variant}`]),
+      ],
       env: {
         ...process.env,
         BENCH_VARIANT: variant,
@@ -296,22 +306,29 @@ const added = (v: BenchVariant) => {
 const result = {
   tools: `wrk -t1 -c${CONNECTIONS}, ${ROUNDS} rounds × ${SECONDS} s per variant, medians${PIN ? `, server alone on CPU ${SERVER_CPUS}` : ''}; added CPU from ${PAIRED_ROUNDS} paired rounds (variant beside bare, -c${PAIRED_CONNECTIONS} each)`,
   bare_rps: round(rps.bare),
+  promclient_pino_rps: round(rps.promclient_pino),
   metrics_ids_rps: round(rps.metrics_ids),
   metrics_logs_rps: round(rps.metrics_logs),
   full_rps: round(rps.full),
   otel_sdk_rps: round(rps.otel_sdk),
   otel_auto_rps: round(rps.otel_auto),
   bare_cpu_us: round(cpu.bare),
+  promclient_pino_cpu_us: round(cpu.promclient_pino),
   metrics_ids_cpu_us: round(cpu.metrics_ids),
   metrics_logs_cpu_us: round(cpu.metrics_logs),
   full_cpu_us: round(cpu.full),
   otel_sdk_cpu_us: round(cpu.otel_sdk),
   otel_auto_cpu_us: round(cpu.otel_auto),
+  promclient_pino_added_cpu_us: round(added('promclient_pino')),
   metrics_ids_added_cpu_us: round(added('metrics_ids')),
   metrics_logs_added_cpu_us: round(added('metrics_logs')),
   full_added_cpu_us: round(added('full')),
   otel_sdk_added_cpu_us: round(added('otel_sdk')),
   otel_auto_added_cpu_us: round(added('otel_auto')),
+  metrics_logs_vs_promclient_pino_added_ratio: round(added('metrics_logs') / added('promclient_pino'), 2),
+  // the 10 µs target was set against ~7 µs for hand-written prom-client + pino on the issue's
+  // machine: the same budget, scaled by what that reference costs on this one
+  metrics_logs_target_here_us: round((10 / 7) * added('promclient_pino'), 1),
   full_vs_otel_sdk_added_ratio: round(added('full') / added('otel_sdk'), 2),
   full_vs_otel_auto_added_ratio: round(added('full') / added('otel_auto'), 2),
   metrics_logs_rps_vs_bare_pct: round((rps.metrics_logs / rps.bare - 1) * 100),
@@ -325,6 +342,8 @@ const result = {
   metrics_render_5000_series_ms: round(median(renders), 2),
   targets: {
     metrics_logs_added_le_10us: added('metrics_logs') <= 10,
+    metrics_logs_added_le_10_7ths_of_promclient_pino:
+      added('metrics_logs') <= (10 / 7) * added('promclient_pino'),
     full_added_le_half_otel_sdk: added('full') <= added('otel_sdk') / 2,
   },
 };
