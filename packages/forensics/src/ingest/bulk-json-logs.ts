@@ -213,9 +213,10 @@ async function load(
   const mine = await store.bulkMiner();
   const headKeys = new Map<string, string>();
   let pattern = DIGITS;
+  let re = new RegExp(pattern, 'g');
   for (const candidate of [DIGITS, DIGITS_AND_HEX]) {
     pattern = candidate;
-    const re = new RegExp(candidate, 'g');
+    re = new RegExp(candidate, 'g');
     headKeys.clear();
     for (const m of shape.messages) {
       const key = m.replace(re, '0');
@@ -223,25 +224,47 @@ async function load(
     }
     if (headKeys.size <= Math.max(100, shape.messages.length * MAX_DISTINCT_SHARE)) break;
   }
-  const maskSql = (text: string, p: string) => `regexp_replace(${text}, ${sqlString(p)}, '0', 'g')`;
+  const templateOfKey = new Map([...headKeys].map(([key, rep]) => [key, mine(rep)] as const));
   await db.run('CREATE OR REPLACE TEMP TABLE bulk_map(mkey VARCHAR, template_id VARCHAR)');
-  await appendPairs(
-    db,
-    'bulk_map',
-    [...headKeys].map(([key, rep]) => [key, mine(rep)]),
-  );
+  await appendPairs(db, 'bulk_map', templateOfKey);
+  // When the head's messages mostly repeat exactly (structured logs whose message is a constant,
+  // the variables in fields), a lookup of the whole message's hash spares most rows the mask, the
+  // costliest expression of the load (a regular expression over every message).
+  const exact = exactMessages(shape.messages);
+  if (exact !== undefined) {
+    await db.run('CREATE OR REPLACE TEMP TABLE bulk_exact_msg(msg VARCHAR, template_id VARCHAR)');
+    await appendPairs(
+      db,
+      'bulk_exact_msg',
+      [...exact].map((m) => [m, templateOfKey.get(m.replace(re, '0')) ?? ''] as const),
+    );
+    await db.run(`CREATE OR REPLACE TEMP TABLE bulk_exact AS
+      SELECT hash(msg) AS h, any_value(template_id) AS template_id FROM bulk_exact_msg GROUP BY 1`);
+  }
   phase('head');
   let rejected = 0;
   try {
-    await db.run(`INSERT INTO logs
-      SELECT r.t, r.svc, r.inst, r.lvl, r.msg, coalesce(m.template_id, ${sqlString(UNMINED)} || r.mkey), r.req,
-        r.tr, r.sp, r.attrs, ${fileId}, NULL
-      FROM (SELECT ${timeSql(col('t'), shape.timeFactor)} AS t, ${col('svc')} AS svc, ${col('inst')} AS inst,
-              ${known.has('lvl') ? LEVEL_SQL(col('lvl')) : 'NULL'} AS lvl, ${msg} AS msg,
-              ${maskSql(msg, pattern)} AS mkey, ${col('req')} AS req, ${col('tr')} AS tr, ${col('sp')} AS sp,
-              ${attrs} AS attrs
-            FROM ${reader([...known.values()], extra)}) r
-      LEFT JOIN bulk_map m ON r.mkey = m.mkey`);
+    const columns = `${timeSql(col('t'), shape.timeFactor)} AS t, ${col('svc')} AS svc, ${col('inst')} AS inst,
+      ${known.has('lvl') ? LEVEL_SQL(col('lvl')) : 'NULL'} AS lvl, ${msg} AS msg, ${col('req')} AS req,
+      ${col('tr')} AS tr, ${col('sp')} AS sp, ${attrs} AS attrs`;
+    const source = reader([...known.values()], extra);
+    const mask = (text: string) => `regexp_replace(${text}, ${sqlString(pattern)}, '0', 'g')`;
+    const keyed =
+      exact === undefined
+        ? `(SELECT ${columns}, NULL AS tid, ${mask(msg)} AS mkey FROM ${source})`
+        : `(SELECT r.*, e.template_id AS tid, CASE WHEN e.template_id IS NULL THEN ${mask('r.msg')} END AS mkey
+            FROM (SELECT ${columns}, hash(${msg}) AS h FROM ${source}) r LEFT JOIN bulk_exact e ON r.h = e.h)`;
+    // DuckDB guesses a few dozen rows for read_json, so with more templates than that it would
+    // build the join's hash table from the whole file instead of the small map: keep the side written
+    await db.run(`SET disabled_optimizers = 'build_side_probe_side'`);
+    try {
+      await db.run(`INSERT INTO logs
+        SELECT x.t, x.svc, x.inst, x.lvl, x.msg, coalesce(x.tid, m.template_id, ${sqlString(UNMINED)} || x.mkey),
+          x.req, x.tr, x.sp, x.attrs, ${fileId}, NULL
+        FROM ${keyed} x LEFT JOIN bulk_map m ON x.mkey = m.mkey`);
+    } finally {
+      await db.run('RESET disabled_optimizers');
+    }
     phase('read');
     // one scan for the report's figures; the DELETE (another scan) only when some rows lack a time
     const stats = await store.query(`SELECT count(*) FILTER (WHERE t_ms IS NULL)::DOUBLE AS bad,
@@ -274,11 +297,15 @@ async function load(
     phase('mine');
     if (rejected > 0) await sampleRejects(source, rejected, report);
     phase('done');
-    report.notes.push(`read by DuckDB read_json (bulk path: ${phases.join(', ')})`);
+    report.notes.push(
+      `read by DuckDB read_json (bulk path${exact === undefined ? '' : ', exact messages looked up first'}: ${phases.join(', ')})`,
+    );
     report.bytes = (await stat(source)).size;
     return true;
   } finally {
     await db.run('DROP TABLE IF EXISTS bulk_map');
+    await db.run('DROP TABLE IF EXISTS bulk_exact_msg');
+    await db.run('DROP TABLE IF EXISTS bulk_exact');
     await db.run('DROP TABLE IF EXISTS bulk_keys');
     await db.run('DROP TABLE IF EXISTS bulk_templates');
   }
@@ -286,7 +313,22 @@ async function load(
 
 type Connection = TelemetryStore['connection'];
 
-async function appendPairs(db: Connection, table: string, pairs: Iterable<readonly [string, string]>) {
+/** Share of the head's lines whose message repeats an earlier one, from which exact lookups pay. */
+const MIN_REPEAT_SHARE = 0.5;
+
+/** The head's distinct messages, when most of its lines repeat one exactly; else undefined. */
+export function exactMessages(messages: readonly string[]): Set<string> | undefined {
+  const seen = new Set<string>();
+  for (const m of messages) seen.add(m);
+  const repeats = messages.length - seen.size;
+  return messages.length > 0 && repeats >= messages.length * MIN_REPEAT_SHARE ? seen : undefined;
+}
+
+async function appendPairs(
+  db: Connection,
+  table: string,
+  pairs: Iterable<readonly [string, string]>,
+): Promise<void> {
   const appender = await db.createAppender(table, 'main', 'temp');
   for (const [a, b] of pairs) {
     appender.appendVarchar(a);
