@@ -151,6 +151,27 @@ console.log(
   `faultline ingest: ${round(linesPerS)} lines/s (${round(ours.seconds, 2)} s, peak RSS ${round(ours.maxRssMb)} MB, ${ours.totals.templates} templates)`,
 );
 
+// 4b. the same reader on a file with a few hundred message shapes, as a real service's logs have
+// (the main file has eight): a fifth of the lines, every message with a number in it
+const WORDS = ['order', 'cart', 'payment', 'user', 'session', 'cache', 'queue', 'retry', 'pool', 'token'];
+const SHAPES = 300;
+function shapedMessage(i: number): string {
+  const k = i % SHAPES;
+  const words = [WORDS[k % 10], WORDS[Math.floor(k / 10) % 10], 'step'.repeat(1 + (Math.floor(k / 100) % 3))];
+  return `${words.join(' ')} ${(i * 7919) % 1000} done in ${i % 997}ms`;
+}
+const manyFile = join(dir, 'many.jsonl');
+const MANY_LINES = Math.max(1000, Math.round(LINES / 5));
+await writeLines(manyFile, MANY_LINES, (i) =>
+  pinoLine(i).replace(/"msg":"[^"]*"/, `"msg":"${shapedMessage(i)}"`),
+);
+const many = runChild([manyFile]);
+const manyLinesPerS = MANY_LINES / many.seconds;
+console.log(
+  `faultline ingest, ${SHAPES} message shapes: ${round(manyLinesPerS)} lines/s (${MANY_LINES} lines, ${round(many.seconds, 2)} s, ${many.totals.templates} templates)`,
+);
+await rm(manyFile, { force: true });
+
 // 5. one Nezha case
 const nezha = fileURLToPath(new URL('../../shared/data/nezha-trainticket-dev/2023-01-29_0', import.meta.url));
 let nezhaSeconds: number | undefined;
@@ -204,6 +225,7 @@ const result = {
   duckdb_lines_per_s: round(duckLinesPerS),
   ratio_to_limit: round(linesPerS / limitLinesPerS, 3),
   ratio_to_duckdb: round(linesPerS / duckLinesPerS, 3),
+  many_shapes_lines_per_s: round(manyLinesPerS),
   peak_rss_mb: round(Math.max(ours.maxRssMb, mixed.maxRssMb)),
   logs_peak_rss_mb: round(ours.maxRssMb),
   mixed_peak_rss_mb: round(mixed.maxRssMb),
