@@ -159,11 +159,15 @@ describe('investigate: store, bulk path, clock offsets', () => {
       );
     for (let k = 0; k < 6000; k++, i++)
       lines.push(line(i, k % 2 === 0 ? 'late constant message' : `late job ${k} ok`));
+    // and lines the load rejects, between repeated ones: a broken line, a record without a time
+    lines.splice(25_000, 0, '{"msg":"late constant message"', '{"msg":"late constant message","level":30}');
     const path = await folder.write('exact.jsonl', `${lines.join('\n')}\n`);
     const slow = await investigate([path]);
     const fast = await investigate([path], { bulkMinBytes: 0 });
     try {
       expect(fast.report.files[0]?.notes.join()).toContain('exact messages');
+      expect(fast.report.files[0]?.rejected).toBe(2);
+      expect(fast.report.files[0]?.records).toBe(30_000);
       const q = `SELECT t_ms, message, min(t_ms) OVER (PARTITION BY template_id) AS first FROM logs ORDER BY t_ms`;
       const [a, b] = [await fast.store.query(q), await slow.store.query(q)];
       expect(a).toHaveLength(30_000);
