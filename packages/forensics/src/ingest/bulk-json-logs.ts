@@ -45,6 +45,8 @@ interface Shape {
   /** When every sampled time is a JSON number of one unit: the factor to epoch ms. */
   readonly timeFactor: number | undefined;
   readonly keys: readonly string[];
+  /** Keys every sampled line with a time has. */
+  readonly denseKeys: ReadonlySet<string>;
   readonly pick: (candidates: readonly string[]) => string | undefined;
 }
 
@@ -53,8 +55,10 @@ function sampleShape(head: Buffer): Shape | undefined {
   const lines = head.toString('utf8').split('\n');
   lines.pop();
   const keys = new Set<string>();
+  const keyCounts = new Map<string, number>();
   let time: string | undefined;
   let n = 0;
+  let timed = 0;
   const factors = new Set<number>();
   const parsed: Record<string, unknown>[] = [];
   for (const line of lines.slice(0, MINED_HEAD_LINES)) {
@@ -72,6 +76,8 @@ function sampleShape(head: Buffer): Shape | undefined {
     for (const k of Object.keys(obj)) keys.add(k);
     const t = TIME_KEYS.find((k) => obj[k] !== undefined && obj[k] !== null);
     if (t === undefined) continue; // counted as rejected by the bulk load
+    timed++;
+    for (const k of Object.keys(obj)) keyCounts.set(k, (keyCounts.get(k) ?? 0) + 1);
     if (time === undefined) time = t;
     else if (time !== t) return undefined;
     const tv = obj[t];
@@ -90,7 +96,9 @@ function sampleShape(head: Buffer): Shape | undefined {
     const v = messageKey === undefined ? undefined : obj[messageKey];
     return v === undefined || v === null ? '' : typeof v === 'string' ? v : JSON.stringify(v);
   });
-  return { time, timeFactor, messages, keys: [...keys], pick };
+  // among the lines that will be stored (a rejected line does not make a key sparse)
+  const denseKeys = new Set([...keyCounts].filter(([, c]) => c === timed).map(([k]) => k));
+  return { time, timeFactor, messages, keys: [...keys], denseKeys, pick };
 }
 
 const EPOCH_MS = (col: string) => `CASE
@@ -124,12 +132,24 @@ const LEVEL_SQL = (col: string) => `CASE ${col}
 /**
  * The fields no column holds, as a JSON object's text: each JSON-typed column is already its raw
  * JSON text, so the object is concatenated rather than rebuilt (json_object re-parses every value,
- * which cost about a fifth of the load). Missing and null fields are left out; no field gives NULL.
+ * which cost about a fifth of the load). A key every sampled line has is written in one `concat`
+ * (`null` when a line lacks it or holds null); the others only where present, since `concat`
+ * skips NULL pieces. No field at all gives NULL.
  */
-function attrsSql(extra: readonly string[]): string {
+function attrsSql(extra: readonly string[], dense: ReadonlySet<string>): string {
   if (extra.length === 0) return 'NULL';
-  const members = extra.map((k) => `${sqlString(`${JSON.stringify(k)}:`)} || ${ident(k)}::VARCHAR`);
-  return `NULLIF('{' || concat_ws(',', ${members.join(', ')}) || '}', '{}')`;
+  const name = (k: string, before = '') => sqlString(`${before}${JSON.stringify(k)}:`);
+  const always = extra.filter((k) => dense.has(k));
+  const sometimes = extra.filter((k) => !dense.has(k));
+  if (always.length === 0) {
+    const members = sometimes.map((k) => `${name(k)} || ${ident(k)}::VARCHAR`);
+    return `NULLIF('{' || concat_ws(',', ${members.join(', ')}) || '}', '{}')`;
+  }
+  const pieces = always.map(
+    (k, i) => `${name(k, i === 0 ? '{' : ',')}, coalesce(${ident(k)}::VARCHAR, 'null')`,
+  );
+  const optional = sometimes.map((k) => `${name(k, ',')} || ${ident(k)}::VARCHAR`);
+  return `concat(${[...pieces, ...optional, "'}'"].join(', ')})`;
 }
 
 /**
@@ -206,7 +226,7 @@ async function load(
   const t0 = performance.now();
   const phases: string[] = [];
   const phase = (name: string) => phases.push(`${name} ${Math.round(performance.now() - t0)} ms`);
-  const attrs = attrsSql(extra);
+  const attrs = attrsSql(extra, shape.denseKeys);
   // Templates of the head's messages are mined first, so that the load itself gives most rows their
   // template id (a hash join on the masked message); a row the head did not cover keeps its
   // grouping key, marked, and is mined after the load. No pass rewrites every row.
