@@ -7,6 +7,8 @@
  * - One Nezha Train-Ticket case (logs, metrics, OTLP spans) end to end.
  * - 10 M logs + 1 M spans + 5,000 series (scaled alike): peak RSS of the ingest.
  * Targets (issue #6): ≥ 1 M lines/s, peak RSS ≤ 2 GB, Nezha case ≤ 2 s, template mean GA ≥ 0.94.
+ * The 1 M lines/s was set where DuckDB's read_json read 2.2 M lines/s; DuckDB runs here just before
+ * and just after our ingest, so the same bar can be read on this machine (DuckDB's rate / 2.2).
  */
 import { execFileSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
@@ -126,27 +128,33 @@ const limitSeconds = (performance.now() - t) / 1000;
 const limitLinesPerS = newlines / limitSeconds;
 console.log(`read + split: ${round(limitLinesPerS)} lines/s`);
 
-// 3. DuckDB alone: read_json with explicit columns into an in-memory table
-let duckLinesPerS = 0;
-{
+// 3. DuckDB alone: read_json with explicit columns into an in-memory table, measured just before
+// and just after our ingest (this VM's speed drifts within minutes; the mean of the two is used)
+async function duckdbLinesPerS(): Promise<number> {
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: '1GB',
     preserve_insertion_order: 'false',
   });
   const c = await instance.connect();
-  t = performance.now();
+  const started = performance.now();
   await c.run(`CREATE TABLE logs AS SELECT * FROM read_json('${logsFile}', format = 'newline_delimited',
     columns = {level: 'INTEGER', time: 'DOUBLE', service: 'VARCHAR', instance: 'VARCHAR', request_id: 'VARCHAR',
       trace_id: 'VARCHAR', span_id: 'VARCHAR', msg: 'VARCHAR'})`);
-  duckLinesPerS = LINES / ((performance.now() - t) / 1000);
+  const rate = LINES / ((performance.now() - started) / 1000);
   c.closeSync();
   instance.closeSync();
-  console.log(`DuckDB read_json (explicit columns, into a table): ${round(duckLinesPerS)} lines/s`);
+  return rate;
 }
+const duckBefore = await duckdbLinesPerS();
 
 // 4. our ingest, in a child process
 const ours = runChild([logsFile]);
 const linesPerS = LINES / ours.seconds;
+const duckAfter = await duckdbLinesPerS();
+const duckLinesPerS = (duckBefore + duckAfter) / 2;
+console.log(
+  `DuckDB read_json (explicit columns, into a table): ${round(duckLinesPerS)} lines/s (${round(duckBefore)} before, ${round(duckAfter)} after ours)`,
+);
 console.log(
   `faultline ingest: ${round(linesPerS)} lines/s (${round(ours.seconds, 2)} s, peak RSS ${round(ours.maxRssMb)} MB, ${ours.totals.templates} templates)`,
 );
@@ -224,6 +232,8 @@ const result = {
   limit_lines_per_s: round(limitLinesPerS),
   duckdb_lines_per_s: round(duckLinesPerS),
   ratio_to_limit: round(linesPerS / limitLinesPerS, 3),
+  duckdb_before_lines_per_s: round(duckBefore),
+  duckdb_after_lines_per_s: round(duckAfter),
   ratio_to_duckdb: round(linesPerS / duckLinesPerS, 3),
   many_shapes_lines_per_s: round(manyLinesPerS),
   peak_rss_mb: round(Math.max(ours.maxRssMb, mixed.maxRssMb)),
@@ -232,5 +242,14 @@ const result = {
   mixed_s: round(mixed.seconds, 2),
   ...(nezhaSeconds === undefined ? {} : { nezha_case_s: round(nezhaSeconds, 3) }),
   ...(templateMeanGa === undefined ? {} : { template_mean_ga: round(templateMeanGa, 4) }),
+  // The 1 M lines/s target was set on a machine where DuckDB's read_json with explicit columns
+  // read 2.2 M lines/s: on a machine with fewer cores, the same bar is 1/2.2 of DuckDB's rate here.
+  targets: {
+    lines_per_s_ge_1m: linesPerS >= 1_000_000,
+    lines_per_s_ge_duckdb_over_2_2: linesPerS >= duckLinesPerS / 2.2,
+    peak_rss_le_2gb: Math.max(ours.maxRssMb, mixed.maxRssMb) <= 2048,
+    nezha_case_le_2s: nezhaSeconds !== undefined && nezhaSeconds <= 2,
+    template_mean_ga_ge_0_94: templateMeanGa !== undefined && templateMeanGa >= 0.94,
+  },
 };
 console.log(JSON.stringify(result));

@@ -148,6 +148,43 @@ describe('investigate: store, bulk path, clock offsets', () => {
     }
   });
 
+  it('the bulk path reads epoch-number times as numbers, and ISO times among them as text', async () => {
+    const lines: string[] = [];
+    for (let i = 0; i < 3000; i++)
+      lines.push(
+        JSON.stringify({ time: 1700000000000 + i * 10, service: 'api', level: 30, msg: `tick ${i}` }),
+      );
+    // past the sampled head: ISO and numeric-string times, a second-resolution epoch, a time that
+    // is no time, a record without one, a negative number and a broken line
+    lines.push(
+      JSON.stringify({ time: '2023-11-14T22:13:50.5Z', service: 'api', level: 30, msg: 'iso' }),
+      JSON.stringify({ time: '1700000040000', service: 'api', msg: 'numeric string' }),
+      JSON.stringify({ time: 1700000041, service: 'api', msg: 'seconds' }),
+      JSON.stringify({ time: 'yesterday', service: 'api', msg: 'bad time' }),
+      JSON.stringify({ service: 'api', msg: 'no time' }),
+      JSON.stringify({ time: -5, service: 'api', msg: 'negative' }),
+      '{"time": 17000',
+    );
+    const path = await folder.write('numeric.jsonl', `${lines.join('\n')}\n`);
+    const slow = await investigate([path]);
+    const fast = await investigate([path], { bulkMinBytes: 0 });
+    try {
+      const notes = fast.report.files[0]?.notes.join() ?? '';
+      expect(notes).toContain('bulk path');
+      expect(notes).toContain('times as text');
+      const q = 'SELECT t_ms, message, template_id IS NOT NULL AS templated FROM logs ORDER BY t_ms, message';
+      const [a, b] = [await fast.store.query(q), await slow.store.query(q)];
+      expect(a).toEqual(b);
+      expect(a.find((r) => r.message === 'iso')?.t_ms).toBe(Date.parse('2023-11-14T22:13:50.5Z'));
+      expect(a.find((r) => r.message === 'seconds')?.t_ms).toBe(1700000041000);
+      expect(fast.report.files[0]?.rejected).toBe(slow.report.files[0]?.rejected);
+      expect(fast.report.files[0]?.records).toBe(3003);
+    } finally {
+      await slow.store.close();
+      await fast.store.close();
+    }
+  });
+
   it('the bulk path looks repeated messages up whole, with more templates than DuckDB expects rows', async () => {
     // constant messages (the variables in fields, as structured loggers write them): 60 templates,
     // more than DuckDB's guess for read_json's rows, so the join's sides matter; every third line
