@@ -24,6 +24,25 @@ describe('judgeCauses', () => {
     expect(judgeCauses('leak-cascade', truth, [])).toMatchObject({ rank: null, top_correct: false });
   });
 
+  it('judges a hardened run on the place alone: its defences keep the mechanism from happening', () => {
+    const truth = { service: 'postgres', instance: null };
+    const contained = {
+      service: 'postgres',
+      instance: null,
+      mechanism: 'slow or failing dependency, contained: …',
+    };
+    expect(judgeCauses('pool-exhaustion', truth, [contained], 'hardened')).toEqual({
+      rank: 1,
+      expected_mechanism: null,
+      top_correct: true,
+    });
+    expect(judgeCauses('pool-exhaustion', truth, [contained], 'baseline').top_correct).toBe(false);
+    // the wrong place stays wrong
+    expect(
+      judgeCauses('pool-exhaustion', truth, [{ ...app('app-1', 'errors raised …') }, contained], 'hardened'),
+    ).toMatchObject({ rank: 2, top_correct: false });
+  });
+
   it('matches a dependency by service when the injection names no instance', () => {
     const truth = { service: 'postgres', instance: null };
     const pool = 'slow or failing database → connection pool saturation in its callers';

@@ -45,18 +45,20 @@ type RankedCause = {
 
 /**
  * Where the true place ranks among `causes`, and whether the first cause names both the place and
- * the mechanism `scenario` reproduces.
+ * the mechanism `scenario` reproduces. A hardened run is built so that the mechanism does not
+ * happen (the trigger is injected, the cascade is contained): there only the place is judged.
  * @example judgeCauses('retry-storm', { service: 'postgres', instance: null }, causes).top_correct
  */
 export function judgeCauses(
   scenario: string,
   truth: RecordingScore['truth'],
   causes: readonly RankedCause[],
+  mode = 'baseline',
 ): Pick<RecordingScore, 'rank' | 'expected_mechanism' | 'top_correct'> {
   const isTruth = (c: RankedCause) =>
     truth.instance !== null ? c.instance === truth.instance : c.service === truth.service;
   const index = causes.findIndex(isTruth);
-  const expected = EXPECTED_MECHANISM[scenario];
+  const expected = mode === 'hardened' ? undefined : EXPECTED_MECHANISM[scenario];
   const first = causes[0];
   return {
     rank: index < 0 ? null : index + 1,
@@ -92,7 +94,7 @@ export async function scoreRecordings(runDir: string, summary: LabSummary): Prom
       scores.push({
         mode,
         truth,
-        ...judgeCauses(summary.scenario, truth, causes),
+        ...judgeCauses(summary.scenario, truth, causes, mode),
         incidents: analysis.incidents.length,
         top: causes.slice(0, 3).map((c) => ({
           service: c.service,

@@ -53,6 +53,29 @@ describe('fileGapsAtCommonEndpoint', () => {
 });
 
 describe('rankServices', () => {
+  it('a caller whose breaker opened, rejected and served fallbacks does not outrank the dependency that failed', () => {
+    const deps = [{ caller: 'app', callee: 'db' }];
+    const m = (name: string, kind: SignalOnset['kind'], at = T + 1000): SignalOnset =>
+      ev('app', name, { source: 'metric', kind, z: 1000, before: 0, after: 40, onsetMs: at, stepMs: 1000 });
+    const defences = [
+      m('faultline_rejections_total{policy=circuit-breaker,name=orders-db,code=FL_CIRCUIT_OPEN}', 'errors'),
+      m('faultline_breaker_state{name=orders-db,state=open}', 'other'),
+      m('faultline_breaker_state{name=orders-db,state=half-open}', 'other', T + 9000),
+      m('faultline_fallbacks_total{policy=fallback}', 'other'),
+    ];
+    const db = [
+      ev('db', 'span errors', { kind: 'errors', z: 12, before: 0, after: 0.3 }),
+      ev('db', 'calls app→db longest running', { z: 40, before: 100, after: 1000, caller: 'app' }),
+    ];
+    const ranked = rankServices([...defences, ...db], deps);
+    expect(ranked[0]?.service).toBe('db');
+    expect(ranked.find((r) => r.service === 'app')?.explainedBy).toBe('db');
+    // without a dependency that moved first, a defence is still weak evidence against its service
+    expect(evidenceWeight(defences[1] as SignalOnset)).toBeCloseTo(
+      evidenceWeight({ ...(defences[1] as SignalOnset), name: 'process_open_fds' }) / 4,
+    );
+  });
+
   it("a callee explains a caller's slowness only as far as its own added latency reaches", () => {
     const deps = [{ caller: 'api', callee: 'db' }];
     const api = ev('api', 'p95 latency', { before: 40, after: 190, z: 40 });

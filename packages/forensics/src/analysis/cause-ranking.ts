@@ -45,6 +45,13 @@ function templateWeight(name: string): number {
   return 0.45;
 }
 
+/**
+ * A resilience mechanism reacting (a circuit breaker opening or rejecting, a fallback or a degraded
+ * answer served, load shed, a bulkhead full): the service defending itself against something it
+ * depends on. It says that something failed, not that the service did.
+ */
+export const PROTECTION = /breaker|circuit|fallback|degraded|shed|bulkhead/i;
+
 /** Evidence of one signal: grows with the log of its shift beyond 3 σ. */
 export function evidenceWeight(o: SignalOnset, traced?: ReadonlySet<string>): number {
   let w = o.kind === 'log-template' ? templateWeight(o.name) : KIND_WEIGHT[o.kind];
@@ -58,6 +65,8 @@ export function evidenceWeight(o: SignalOnset, traced?: ReadonlySet<string>): nu
   if (/^node/i.test(o.name)) w *= 0.3;
   // Calls into a service measured at the edge speak for the callee, but less than its own spans.
   if (o.caller !== undefined) w *= 0.8;
+  // A defence that kicked in points at a dependency: weak blame for the service that defends.
+  if (PROTECTION.test(o.name)) w *= 0.25;
   return w * Math.log1p(Math.max(0, o.z - 3));
 }
 
@@ -129,6 +138,9 @@ function waitExplained(
   queued: boolean,
 ): boolean {
   if (e.caller !== undefined) return false;
+  // A breaker that opened, fallbacks or shedding once a callee began failing or slowing: the
+  // caller's defences against it.
+  if (PROTECTION.test(e.name)) return (callee.failing || callee.slowMs > 0) && callee.onsetMs <= e.onsetMs;
   // Errors the caller logs about calls that fail (`fetch failed`) once the callee began failing.
   // (in the same step too: the report of a refused call is logged as the call fails)
   if (isFailure(e)) return callee.failing && callee.onsetMs <= e.onsetMs;

@@ -20,6 +20,26 @@ const ev = (service: string, name: string, extra: Partial<SignalOnset> = {}): Si
 });
 
 describe('nameMechanism', () => {
+  it('a dependency that failed while its callers’ defences engaged and their pools stayed free: contained', () => {
+    const db = [ev('db', 'span errors', { kind: 'errors', source: 'span' })];
+    const breaker = ev('app', 'faultline_breaker_state{name=orders-db,state=open}', { kind: 'other' });
+    const input = {
+      service: 'db',
+      evidence: db,
+      events: [],
+      incidentEvidence: [...db, breaker],
+      database: true,
+    };
+    expect(nameMechanism({ ...input, callerEvidence: [breaker] })).toMatch(
+      /^slow or failing dependency, contained/,
+    );
+    // pools that filled all the same: the catalogue's pool saturation
+    const waiting = ev('app', 'db_pool_waiting', { kind: 'saturation' });
+    expect(nameMechanism({ ...input, callerEvidence: [breaker, waiting] })).toMatch(/pool saturation/);
+    // no defence engaged: the callers waited on it
+    expect(nameMechanism({ ...input, callerEvidence: [] })).not.toMatch(/contained/);
+  });
+
   it('a leak that ends with the instance down, before anything queued: memory leak', () => {
     const heap = ev('app', 'nodejs_heap_used_bytes', { kind: 'memory', onsetMs: T - 6000 });
     const up = ev('app', 'up', { kind: 'availability', direction: 'down', onsetMs: T });

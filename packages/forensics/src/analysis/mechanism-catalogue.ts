@@ -4,6 +4,7 @@
  * kinds and names (pool, heap, event loop, ejection, client retries), not on service names.
  */
 import type { SignalOnset } from './analysis-types.js';
+import { PROTECTION } from './cause-ranking.js';
 
 export interface MechanismInput {
   readonly evidence: readonly SignalOnset[];
@@ -123,6 +124,15 @@ export function nameMechanism(input: MechanismInput): string | null {
   const ownLatency = ev.some(
     (e) => (e.kind === 'self-time' || (e.kind === 'latency' && e.caller !== undefined)) && e.z >= 4,
   );
+  // A dependency that slowed down or failed while its callers' defences engaged (a breaker opened,
+  // fallbacks or degraded answers served, load shed) and their pools did not fill: the trigger
+  // happened, the cascade did not.
+  if (
+    (ownLatency || kind(ev, 'errors')) &&
+    has(input.callerEvidence ?? [], PROTECTION) &&
+    !has(input.callerEvidence ?? [], /pool.*(in_use|waiting|pending)|waiting/i)
+  )
+    return 'slow or failing dependency, contained: its callers’ defences (timeouts, circuit breaker, fallbacks, shedding) cut the calls short and answered without it';
   // A dependency that slowed down or failed while its callers' connection pools filled: the
   // database is the trigger, the pools the mechanism (in use = rate × latency).
   if (
