@@ -6,9 +6,16 @@
  * Analysis time is reported apart from ingestion; each case is also investigated end to end as the
  * CLI does it (read, analyse, write the JSON and the HTML report): target ≤ 5 s per Nezha case.
  * Targets (issue #7): above Nezha's 86.67 / 97.78 / 97.78 on Train-Ticket (measured on 45 held-out
- * cases); Avg@5 ≥ 0.98 on sock shop (50 held-out cases). Last line: JSON figures.
+ * cases); Avg@5 ≥ 0.98 on sock shop (50 held-out cases).
+ * - Lab recordings: every scenario of `faultline lab --list` is run (baseline beside hardened, the
+ *   scenario's own duration and rate) and the CLI's score of each recording is read back
+ *   (`forensics.json`): target, the injected component (and, in baseline runs, the scenario's
+ *   mechanism) ranked first in every recording. FAULTLINE_BENCH_LAB=baseline runs the baseline mode
+ *   only; FAULTLINE_BENCH_LAB=0 skips the lab (it takes a few minutes per scenario).
+ * Last line: JSON figures.
  */
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +27,7 @@ import {
   investigate,
   investigationHtml,
 } from '@faultline/forensics';
+import { scenarios } from '@faultline/lab';
 import { acAt, avgAt, loadCases, type RcaCase, rankOf } from './lib/rca-cases.js';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
@@ -89,8 +97,57 @@ async function dataset(name: string): Promise<Outcome[]> {
   return out;
 }
 
+interface LabScore {
+  readonly scenario: string;
+  readonly mode: string;
+  readonly rank: number | null;
+  readonly top_correct: boolean;
+  readonly top: readonly { service: string; instance: string | null; mechanism: string | null }[];
+}
+
+/** Each lab scenario run as a user runs it, and the CLI's own score of each recording. */
+function labRecordings(): LabScore[] {
+  const setting = process.env.FAULTLINE_BENCH_LAB ?? 'compare';
+  if (setting === '0') return [];
+  const mode = setting === 'baseline' ? 'baseline' : 'compare';
+  const cli = join(root, 'packages', 'cli', 'bin', 'faultline.js');
+  const out: LabScore[] = [];
+  for (const s of scenarios) {
+    const dir = join(outDir, `lab-${s.name}`);
+    try {
+      execFileSync(process.execPath, [cli, 'lab', '--scenario', s.name, '--mode', mode, '--out', dir], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+        env: { ...process.env, CI: 'true' },
+      });
+    } catch (e) {
+      console.error(`lab ${s.name}: failed (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`);
+      out.push({ scenario: s.name, mode, rank: null, top_correct: false, top: [] });
+      continue;
+    }
+    const scores = JSON.parse(readFileSync(join(dir, 'forensics.json'), 'utf8')) as Omit<
+      LabScore,
+      'scenario'
+    >[];
+    for (const score of scores) {
+      out.push({ ...score, scenario: s.name });
+      const top = score.top[0];
+      console.log(
+        `lab/${s.name} (${score.mode}): rank ${score.rank ?? '—'}${score.top_correct ? ' ✓' : ''}; top: ${
+          top === undefined
+            ? 'none'
+            : `${top.instance ?? top.service} — ${(top.mechanism ?? 'no mechanism').slice(0, 90)}`
+        }`,
+      );
+    }
+    // the recordings are large; only the scores are kept
+    execFileSync('rm', ['-rf', dir]);
+  }
+  return out;
+}
+
 const nezha = await dataset('nezha-trainticket-dev');
 const rcd = await dataset('rcd-sockshop-dev');
+const lab = labRecordings();
 await rm(outDir, { recursive: true, force: true });
 const nRanks = nezha.map((o) => o.rank);
 const rRanks = rcd.map((o) => o.rank);
@@ -118,8 +175,16 @@ const figures = {
   // One Nezha case read, analysed and written as JSON and HTML (target ≤ 5 s).
   e2e_case_s: round(mean(nezha.map((o) => o.e2eMs)) / 1000),
   e2e_case_s_max: round(Math.max(0, ...nezha.map((o) => o.e2eMs)) / 1000),
+  // lab recordings whose top cause named the injected component (and in baseline the mechanism)
+  lab_recordings: lab.length,
+  lab_top_correct: lab.filter((s) => s.top_correct).length,
+  lab_rank1: lab.filter((s) => s.rank === 1).length,
 };
 console.log(
-  `Train-Ticket AC@1/3/5 ${figures.ac1}/${figures.ac3}/${figures.ac5} % (target > 86.67/97.78/97.78), mean |onset error| ${figures.mean_onset_error_s} s; sock shop AC@1/3/5 ${figures.rcd_ac1}/${figures.rcd_ac3}/${figures.rcd_ac5} %, Avg@5 ${figures.rcd_avg5} (target ≥ 0.98); Nezha case end to end ${figures.e2e_case_s} s mean, ${figures.e2e_case_s_max} s max (target ≤ 5 s)`,
+  `Train-Ticket AC@1/3/5 ${figures.ac1}/${figures.ac3}/${figures.ac5} % (target > 86.67/97.78/97.78), mean |onset error| ${figures.mean_onset_error_s} s; sock shop AC@1/3/5 ${figures.rcd_ac1}/${figures.rcd_ac3}/${figures.rcd_ac5} %, Avg@5 ${figures.rcd_avg5} (target ≥ 0.98); Nezha case end to end ${figures.e2e_case_s} s mean, ${figures.e2e_case_s_max} s max (target ≤ 5 s)${
+    lab.length === 0
+      ? ''
+      : `; lab: top cause right in ${figures.lab_top_correct} of ${lab.length} recordings (target: all)`
+  }`,
 );
 console.log(JSON.stringify(figures));

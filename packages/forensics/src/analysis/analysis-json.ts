@@ -9,6 +9,7 @@
  *   incidents: [{ window: { from, to, fromMs, toMs }, onset, onsetMs, severity,
  *                 causes: [{ rank, service, instance, virtual, score, signal, mechanism, explainedBy,
  *                            evidence: [{ signal, source, kind, onset, direction, z, before, after }],
+ *                            firstMoves: [same shape: the earliest strong signals, in time order],
  *                            logs: [{ time, level, message, traceId }], traces: [traceId] }],   // best first
  *                 timeline: [{ time, service, text }],
  *                 dependencies: [{ caller, callee, count, lagMs? }],   // lagMs: inferred edges only
@@ -17,12 +18,27 @@
  *   signals: { metric, span, log }, stepMs: { metric, event }, durationMs }
  * ```
  */
-import type { Analysis } from './analysis-types.js';
+import type { Analysis, SignalOnset } from './analysis-types.js';
 
 export const ANALYSIS_JSON_SCHEMA = 'faultline.analysis/1';
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const r3 = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);
+
+const evidenceJson = (e: SignalOnset) => ({
+  signal: e.name,
+  source: e.source,
+  kind: e.kind,
+  instance: e.instance,
+  onset: iso(e.onsetMs),
+  onsetMs: e.onsetMs,
+  direction: e.direction,
+  z: r3(e.z),
+  before: r3(e.before),
+  after: r3(e.after),
+  ...(e.template === undefined ? {} : { template: e.template }),
+  ...(e.caller === undefined ? {} : { caller: e.caller }),
+});
 
 /** The JSON document for an analysis (JSON.stringify it). */
 export function analysisToJson(analysis: Analysis): Record<string, unknown> {
@@ -47,20 +63,8 @@ export function analysisToJson(analysis: Analysis): Record<string, unknown> {
         signal: c.signal,
         mechanism: c.mechanism,
         explainedBy: c.explainedBy,
-        evidence: c.evidence.map((e) => ({
-          signal: e.name,
-          source: e.source,
-          kind: e.kind,
-          instance: e.instance,
-          onset: iso(e.onsetMs),
-          onsetMs: e.onsetMs,
-          direction: e.direction,
-          z: r3(e.z),
-          before: r3(e.before),
-          after: r3(e.after),
-          ...(e.template === undefined ? {} : { template: e.template }),
-          ...(e.caller === undefined ? {} : { caller: e.caller }),
-        })),
+        evidence: c.evidence.map(evidenceJson),
+        firstMoves: c.firstMoves.map(evidenceJson),
         logs: c.logs.map((l) => ({
           time: iso(l.timeMs),
           level: l.level,

@@ -33,6 +33,22 @@ const analysis: Analysis = {
               stepMs: 1000,
             },
           ],
+          firstMoves: [
+            {
+              signalId: 'metric heap',
+              service: 'db',
+              instance: 'db-1',
+              source: 'metric',
+              kind: 'memory',
+              name: 'heap_used_bytes',
+              onsetMs: T + 20_000,
+              direction: 'up',
+              z: 9,
+              before: 100,
+              after: 400,
+              stepMs: 1000,
+            },
+          ],
           logs: [
             {
               timeMs: T + 42_000,
@@ -53,6 +69,7 @@ const analysis: Analysis = {
           signal: 'p95 latency',
           mechanism: null,
           evidence: [],
+          firstMoves: [],
           logs: [],
           traces: [],
           explainedBy: 'db',
@@ -79,6 +96,26 @@ describe('analysis outputs', () => {
     expect(text).toContain('partly explained by its dependency db');
     expect(text).not.toContain('\u001b');
     expect(formatAnalysis(analysis, { utcOffsetMinutes: 480 })).toContain('22:30:41');
+  });
+
+  it('shows what moved first when the strongest evidence came later, in the text and the JSON', () => {
+    const text = formatAnalysis(analysis);
+    expect(text).toContain(
+      'first to move (db-1):\n       14:30:20 heap_used_bytes ↑ 100 → 400 (9.0 σ, metric)',
+    );
+    expect(analysisToJson(analysis)).toMatchObject({
+      incidents: [{ causes: [{ firstMoves: [{ signal: 'heap_used_bytes', z: 9 }] }, { firstMoves: [] }] }],
+    });
+    // nothing earlier than the lines already shown: no extra section
+    const first = analysis.incidents[0];
+    if (first === undefined) throw new Error('fixture has an incident');
+    const late = first.causes.map((c) => ({
+      ...c,
+      firstMoves: c.firstMoves.map((e) => ({ ...e, onsetMs: T + 50_000 })),
+    }));
+    expect(formatAnalysis({ ...analysis, incidents: [{ ...first, causes: late }] })).not.toContain(
+      'first to move',
+    );
   });
 
   it('json: incidents[].window and causes[] best first with service and score', () => {

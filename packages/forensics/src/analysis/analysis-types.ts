@@ -47,6 +47,12 @@ export interface Cause {
   readonly mechanism: string | null;
   /** Why: the signals that moved, strongest first. */
   readonly evidence: readonly SignalOnset[];
+  /**
+   * How it started: the earliest strong signals (≥ 8 σ) of the service (of its lead instance, when
+   * known), in time order, at most 4 — often weaker than the symptoms that follow (a heap growing
+   * before every pool fills), and the part of the story a sceptical reader checks first.
+   */
+  readonly firstMoves: readonly SignalOnset[];
   /** Log lines from this service in the incident (errors and new templates first). */
   readonly logs: readonly LogEvidence[];
   /** Trace ids that pass through this service in the incident. */

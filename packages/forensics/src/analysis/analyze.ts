@@ -8,6 +8,7 @@ import type { Analysis, Cause, Incident, LogEvidence, SignalOnset, TimelineEntry
 import { rankServices } from './cause-ranking.js';
 import { cooccurrenceEdges } from './cooccurrence-graph.js';
 import { eventStepMs } from './event-step.js';
+import { eventTimeline } from './event-text.js';
 import { findIncidents } from './incident-windows.js';
 import { labelEdges } from './label-edges.js';
 import { logSignals } from './log-signals.js';
@@ -117,6 +118,14 @@ const RESOURCE_KINDS: ReadonlySet<SignalKind> = new Set(['cpu', 'memory', 'gc'])
  * memory and GC signals when any moved strongly; on a tie, the one with the most evidence. Null
  * when no evidence names an instance.
  */
+/** The earliest strong signals of a cause (of `instance` and of the service as a whole), in time order. */
+export function firstMoves(evidence: readonly SignalOnset[], instance: string | null): SignalOnset[] {
+  return evidence
+    .filter((e) => e.z >= 8 && (instance === null || e.instance === null || e.instance === instance))
+    .sort((a, b) => a.onsetMs - b.onsetMs || b.z - a.z)
+    .slice(0, 4);
+}
+
 export function leadInstance(evidence: readonly SignalOnset[]): string | null {
   // A fault inside one instance shows first in its own resources; pools, queues and latency are
   // symptoms the instances share (and the load's own ramp moves them all at the start): when an
@@ -244,6 +253,7 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
           database: peerEdges.some((e) => e.callee === r.service && e.database),
         }),
         evidence: r.evidence.slice(0, 12),
+        firstMoves: firstMoves(r.evidence, instance),
         logs: await logEvidence(store, r.service, w.fromMs - 60_000, w.toMs, templates),
         traces: virtual.includes(r.service)
           ? await virtualPeerTraces(store, r.service, w.fromMs, w.toMs)
@@ -258,11 +268,7 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
         .sort((a, b) => b.z - a.z)
         .slice(0, 40)
         .map((o) => ({ timeMs: o.onsetMs, service: o.service, text: describe(o) })),
-      ...inWindow.map((e) => ({
-        timeMs: e.timeMs,
-        service: e.service ?? e.instance ?? '',
-        text: `${e.kind}${e.instance === null ? '' : ` ${e.instance}`}`,
-      })),
+      ...eventTimeline(inWindow),
     ].sort((a, b) => a.timeMs - b.timeMs);
     incidents.push({
       window: { fromMs: w.fromMs, toMs: w.toMs },

@@ -44,11 +44,20 @@ function formatCause(c: Cause, rank: number, offset: number): string[] {
   out.push(`  ${rank}. ${where}  score ${c.score.toFixed(2)}  — ${c.signal}`);
   if (c.mechanism !== null) out.push(`     mechanism: ${c.mechanism}`);
   if (c.explainedBy !== null) out.push(`     partly explained by its dependency ${c.explainedBy}`);
-  for (const e of c.evidence.slice(0, 4)) {
+  const line = (e: Cause['evidence'][number]) => {
     const what = e.template === undefined ? e.name : `log template "${oneLine(e.template, 80)}"`;
-    out.push(
-      `     ${clock(e.onsetMs, offset)} ${what} ${e.direction === 'up' ? '↑' : '↓'} ${fmt(e.before)} → ${fmt(e.after)} (${e.z >= 1000 ? '≥1000' : e.z.toFixed(1)} σ, ${e.source})`,
-    );
+    return `${clock(e.onsetMs, offset)} ${what} ${e.direction === 'up' ? '↑' : '↓'} ${fmt(e.before)} → ${fmt(e.after)} (${e.z >= 1000 ? '≥1000' : e.z.toFixed(1)} σ, ${e.source})`;
+  };
+  const shown = c.evidence.slice(0, 4);
+  for (const e of shown) out.push(`     ${line(e)}`);
+  // what moved first, when the strongest lines above do not already say it
+  const first = c.firstMoves.filter((e) => !shown.some((s) => s.signalId === e.signalId));
+  if (
+    first.length > 0 &&
+    (shown.length === 0 || first.some((e) => e.onsetMs < Math.min(...shown.map((s) => s.onsetMs))))
+  ) {
+    out.push(`     first to move${c.instance === null ? '' : ` (${c.instance})`}:`);
+    for (const e of first) out.push(`       ${line(e)}`);
   }
   for (const l of c.logs.slice(0, 2))
     out.push(`     log ${clock(l.timeMs, offset)} ${l.level ?? ''} ${oneLine(l.message)}`);

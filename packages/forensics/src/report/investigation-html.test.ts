@@ -39,6 +39,7 @@ const cause: Cause = {
   ],
   logs: [{ timeMs: T + 61_000, service: 'db', level: 'error', message: EVIL, traceId: `t${EVIL_IMG}` }],
   traces: [`trace${EVIL}`],
+  firstMoves: [],
   explainedBy: null,
   virtual: false,
 };
