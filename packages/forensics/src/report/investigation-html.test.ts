@@ -39,7 +39,22 @@ const cause: Cause = {
   ],
   logs: [{ timeMs: T + 61_000, service: 'db', level: 'error', message: EVIL, traceId: `t${EVIL_IMG}` }],
   traces: [`trace${EVIL}`],
-  firstMoves: [],
+  firstMoves: [
+    {
+      signalId: 'metric db heap',
+      service: 'db',
+      instance: null,
+      source: 'metric',
+      kind: 'memory',
+      name: `heap_used_bytes${EVIL}`,
+      onsetMs: T + 30_000,
+      direction: 'up',
+      z: 9,
+      before: 1,
+      after: 4,
+      stepMs: 1000,
+    },
+  ],
   explainedBy: null,
   virtual: false,
 };
@@ -160,6 +175,9 @@ describe('investigationHtml', () => {
     expect(html).toContain('<ol class="causes">');
     expect(html).toContain('id="data-quality"');
     expect(html).toContain('Incident 1: 2023-11-14 22:13:20 – 22:16:20 UTC');
+    // what moved first, as text like every other signal name
+    expect(html).toContain('<b>First to move</b> (i-1&#39;&#34;&#38;)');
+    expect(html).toContain('heap_used_bytes&#60;script&#62;');
   });
 
   it('escapeHtml covers the five characters that matter', () => {

@@ -170,12 +170,12 @@ ${boxes.join('\n')}
 
 function causeHtml(c: Cause, rank: number): string {
   const where = c.instance === null ? c.service : `${c.service} (${c.instance})`;
-  const evidence = c.evidence
-    .map((e) => {
-      const what = e.template === undefined ? e.name : `log template "${cut(e.template, 160)}"`;
-      return `<tr><td>${clock(e.onsetMs)}</td><td>${esc(what)}</td><td>${esc(e.source)}</td><td>${esc(e.kind)}</td><td>${e.direction === 'up' ? '↑' : '↓'} ${esc(fmt(e.before))} → ${esc(fmt(e.after))}</td><td>${e.z >= 1000 ? '≥1000' : e.z.toFixed(1)} σ</td></tr>`;
-    })
-    .join('\n');
+  const row = (e: Cause['evidence'][number]) => {
+    const what = e.template === undefined ? e.name : `log template "${cut(e.template, 160)}"`;
+    return `<tr><td>${clock(e.onsetMs)}</td><td>${esc(what)}</td><td>${esc(e.source)}</td><td>${esc(e.kind)}</td><td>${e.direction === 'up' ? '↑' : '↓'} ${esc(fmt(e.before))} → ${esc(fmt(e.after))}</td><td>${e.z >= 1000 ? '≥1000' : e.z.toFixed(1)} σ</td></tr>`;
+  };
+  const evidence = c.evidence.map(row).join('\n');
+  const first = c.firstMoves.map(row).join('\n');
   const logs = c.logs
     .map(
       (l) =>
@@ -186,6 +186,7 @@ function causeHtml(c: Cause, rank: number): string {
 ${c.mechanism === null ? '' : `<p><b>Mechanism:</b> ${esc(c.mechanism)}</p>`}
 ${c.explainedBy === null ? '' : `<p class="muted">Partly explained by its dependency ${esc(c.explainedBy)}.</p>`}
 ${evidence === '' ? '' : `<table class="evidence"><thead><tr><th>onset</th><th>signal</th><th>source</th><th>kind</th><th>change</th><th>shift</th></tr></thead><tbody>${evidence}</tbody></table>`}
+${first === '' ? '' : `<p><b>First to move</b>${c.instance === null ? '' : ` (${esc(c.instance)})`}: its earliest strong signals, in time order</p><table class="evidence"><thead><tr><th>onset</th><th>signal</th><th>source</th><th>kind</th><th>change</th><th>shift</th></tr></thead><tbody>${first}</tbody></table>`}
 ${logs === '' ? '' : `<p><b>Log lines</b></p><ul class="logs">${logs}</ul>`}
 ${c.traces.length === 0 ? '' : `<p><b>Traces:</b> ${c.traces.map((t) => `<code>${esc(t)}</code>`).join(', ')}</p>`}
 </li>`;
