@@ -274,8 +274,6 @@ async function load(
       'bulk_exact_msg',
       [...exact].map((m) => [m, templateOfKey.get(m.replace(re, '0')) ?? ''] as const),
     );
-    await db.run(`CREATE OR REPLACE TEMP TABLE bulk_exact AS
-      SELECT hash(msg) AS h, any_value(template_id) AS template_id FROM bulk_exact_msg GROUP BY 1`);
   }
   phase('head');
   const numeric = shape.timeFactor !== undefined;
@@ -297,8 +295,9 @@ async function load(
     const keyed =
       exact === undefined
         ? `(SELECT ${columns}, NULL AS tid, ${mask(msg)} AS mkey FROM ${from})`
-        : `(SELECT r.*, e.template_id AS tid, CASE WHEN e.template_id IS NULL THEN ${mask('r.msg')} END AS mkey
-            FROM (SELECT ${columns}, hash(${msg}) AS h FROM ${from}) r LEFT JOIN bulk_exact e ON r.h = e.h)`;
+        : // joined on the message itself: as cheap as on a hash of it here, and no collisions
+          `(SELECT r.*, e.template_id AS tid, CASE WHEN e.template_id IS NULL THEN ${mask('r.msg')} END AS mkey
+            FROM (SELECT ${columns} FROM ${from}) r LEFT JOIN bulk_exact_msg e ON r.msg = e.msg)`;
     // DuckDB guesses a few dozen rows for read_json, so with more templates than that it would
     // build the join's hash table from the whole file instead of the small map: keep the side written
     await db.run(`SET disabled_optimizers = 'build_side_probe_side'`);
@@ -373,7 +372,6 @@ async function load(
   } finally {
     await db.run('DROP TABLE IF EXISTS bulk_map');
     await db.run('DROP TABLE IF EXISTS bulk_exact_msg');
-    await db.run('DROP TABLE IF EXISTS bulk_exact');
     await db.run('DROP TABLE IF EXISTS bulk_keys');
     await db.run('DROP TABLE IF EXISTS bulk_templates');
   }
