@@ -53,6 +53,25 @@ describe('fileGapsAtCommonEndpoint', () => {
 });
 
 describe('rankServices', () => {
+  it('a callee that slowed only after the caller’s own heap and GC moved explains none of the caller’s queueing', () => {
+    const deps = [{ caller: 'app', callee: 'db' }];
+    const m = (name: string, kind: SignalOnset['kind'], at: number, z = 14): SignalOnset =>
+      ev('app', name, { source: 'metric', kind, z, before: 0, after: 100, onsetMs: at, stepMs: 1000 });
+    const app = [
+      m('nodejs_heap_used_bytes', 'memory', T),
+      m('nodejs_gc_duration_seconds', 'gc', T),
+      m('db_pool_waiting', 'saturation', T + 7000, 1000),
+    ];
+    // the database looks slower two seconds later: the stalled caller's queries, and its peers' load
+    const db = [ev('db', 'p95 latency', { z: 16, before: 109, after: 181, onsetMs: T + 2000, stepMs: 1000 })];
+    const ranked = rankServices([...app, ...db], deps);
+    expect(ranked[0]?.service).toBe('app');
+    expect(ranked[0]?.explainedBy).toBeNull();
+    // the same database slowing first explains the pool that filled behind it
+    const first = rankServices([...app.map((o) => ({ ...o, onsetMs: o.onsetMs + 5000 })), ...db], deps);
+    expect(first.find((r) => r.service === 'app')?.explainedBy).toBe('db');
+  });
+
   it('a caller whose breaker opened, rejected and served fallbacks does not outrank the dependency that failed', () => {
     const deps = [{ caller: 'app', callee: 'db' }];
     const m = (name: string, kind: SignalOnset['kind'], at = T + 1000): SignalOnset =>

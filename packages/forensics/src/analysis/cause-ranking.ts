@@ -356,6 +356,10 @@ export function rankServices(
       const rc = raw.get(c);
       // a callee this service's own background work slowed down explains nothing of it
       if (rc === undefined || loadBy.get(c) === service) continue;
+      // nor does one that moved only after this service's own CPU, memory or GC did (beyond a
+      // step): a stalled process makes its calls out look slow and its pool fill, and the load it
+      // sheds onto its peers slows what they share
+      if (rc.onsetMs > ownResourceAt + rc.stepMs) continue;
       const callee = { onsetMs: rc.onsetMs, slowMs: rc.slowMs, failing: rc.failing + rc.failingOwn > 0 };
       const explains = (e: SignalOnset) => waitExplained(e, callee, queued);
       const wait = families(r.evidence, false, traced, explains);
