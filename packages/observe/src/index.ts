@@ -25,6 +25,7 @@ export {
 } from './logs/file-destination.js';
 export { type ActiveSpanContext, type CreateLoggerOptions, createLogger } from './logs/logger.js';
 export { type RequestStore, requestContext } from './logs/request-context.js';
+export { FastRegistry } from './metrics/fast-registry.js';
 export type { RouteFn } from './metrics/http-metrics.js';
 export { defaultRoute } from './metrics/route-label.js';
 export { type ObserveLogsOptions, type ObserveOptions, type Observer, observe } from './observe.js';

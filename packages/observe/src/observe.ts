@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
-import { Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import {
   type CacheLike,
   type InstrumentCacheOptions,
@@ -14,6 +14,7 @@ import { type FileDestination, fileDestination, type LogWriteStats } from './log
 import { buildLogger } from './logs/logger.js';
 import { wantRequestContext } from './logs/request-context.js';
 import { EventMetrics } from './metrics/event-metrics.js';
+import { FastRegistry } from './metrics/fast-registry.js';
 import { HttpMetrics, type RouteFn } from './metrics/http-metrics.js';
 import { RuntimeMetrics } from './metrics/runtime-metrics.js';
 import { instrumentFetch, releaseOutboundMetrics } from './outbound/instrument-fetch.js';
@@ -34,7 +35,11 @@ export interface ObserveOptions {
   readonly service: string;
   /** The `instance` label; defaults to `hostname:pid`. */
   readonly instance?: string;
-  /** Registry to register into; defaults to a new one per observer (never prom-client's global). */
+  /**
+   * Registry to register into; defaults to a new {@link FastRegistry} per observer (never
+   * prom-client's global). A plain prom-client `Registry` works too, but renders the `service` and
+   * `instance` labels once per series: about three times the cost of a scrape.
+   */
   readonly registry?: Registry;
   /** Bounded route label for a request; defaults to method + first path segment (`GET /users`). */
   readonly route?: RouteFn;
@@ -117,7 +122,8 @@ export interface Observer {
  */
 export function observe(options: ObserveOptions): Observer {
   const ownRegistry = options.registry === undefined;
-  const registry = options.registry ?? new Registry();
+  // our own registry renders default labels once per scrape, not once per series
+  const registry = options.registry ?? new FastRegistry();
   const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
   const instance = options.instance ?? `${hostname()}:${process.pid}`;
   registry.setDefaultLabels({ service: options.service, instance });
