@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { investigate } from '../investigate.js';
 import { tempFolder } from '../test-support/memory-sink.js';
-import { metricSignals } from './metric-signals.js';
+import { metricSignals, resampleSeries } from './metric-signals.js';
 
 describe('metricSignals', () => {
   const folders: Array<Awaited<ReturnType<typeof tempFolder>>> = [];
@@ -72,5 +72,28 @@ describe('metricSignals', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('reads a counter that restarted from zero as a rate, as Prometheus does, and a level named _count as a level', () => {
+    const series = (name: string, values: number[]) => ({
+      seriesId: 1,
+      name,
+      service: 'app',
+      instance: 'app-1',
+      labels: {},
+      timesMs: Float64Array.from(values, (_, i) => 1_000_000 + i * 1000),
+      values: Float64Array.from(values),
+    });
+    // 10 requests a second; the process restarts after the fourth scrape and counts again from 0
+    const requests = resampleSeries(
+      series('http_requests_total', [100, 110, 120, 130, 5, 15, 25]),
+      1_000_000,
+      1000,
+      7,
+    );
+    expect([...requests.slice(1)]).toEqual([10, 10, 10, 5, 10, 10]);
+    // a level that goes down by a little now and then is not a counter
+    const level = resampleSeries(series('queue_count', [10, 12, 11, 13, 12, 14, 13]), 1_000_000, 1000, 7);
+    expect([...level]).toEqual([10, 12, 11, 13, 12, 14, 13]);
   });
 });

@@ -62,11 +62,22 @@ export function nativeStepMs(times: Float64Array): number {
 
 const COUNTER = /(_total|_count|_sum)$/;
 
-function isMonotone(values: Float64Array): boolean {
-  for (let i = 1; i < values.length; i++) if ((values[i] as number) < (values[i - 1] as number)) return false;
-  return values.length > 2;
+/**
+ * Whether a series named like a counter behaves as one: it never falls except where it restarts
+ * from (near) zero, as a counter of a process that restarted does, and it rose at all. A level
+ * that only happens to be named `_count` falls now and then by less than that.
+ */
+function isCounter(values: Float64Array): boolean {
+  if (values.length <= 2) return false;
+  let rose = false;
+  for (let i = 1; i < values.length; i++) {
+    const prev = values[i - 1] as number;
+    const v = values[i] as number;
+    if (v > prev) rose = true;
+    else if (v < prev && v > 0.5 * prev) return false;
+  }
+  return rose;
 }
-
 /** Label text shown in a signal id, without the service and instance labels already known. */
 function labelText(labels: Readonly<Record<string, string>>): string {
   const parts = Object.entries(labels)
@@ -88,14 +99,17 @@ export function resampleSeries(
   const out = new Float64Array(length).fill(Number.NaN);
   let times = series.timesMs;
   let values = series.values;
-  if (COUNTER.test(series.name) && isMonotone(values)) {
+  if (COUNTER.test(series.name) && isCounter(values)) {
     const rt: number[] = [];
     const rv: number[] = [];
     for (let i = 1; i < values.length; i++) {
       const dt = ((times[i] as number) - (times[i - 1] as number)) / 1000;
       if (dt > 0) {
+        const v = values[i] as number;
+        const prev = values[i - 1] as number;
         rt.push(times[i] as number);
-        rv.push(((values[i] as number) - (values[i - 1] as number)) / dt);
+        // a fall is a restart (as Prometheus's rate() reads it): counted again from zero
+        rv.push((v >= prev ? v - prev : v) / dt);
       }
     }
     times = Float64Array.from(rt);

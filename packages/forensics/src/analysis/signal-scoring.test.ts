@@ -44,6 +44,14 @@ describe('scoreSignal', () => {
     expect(o?.z).toBeGreaterThan(8);
   });
 
+  it('times a move too short for a change point by when it got there, not by the window’s start', () => {
+    // ejected for two scrapes, 20 s into the window
+    const healthy = [...Array(60).fill(1), 0, 0, ...Array(38).fill(1)];
+    const o = scoreSignal(signal(healthy, { kind: 'availability', bad: 'down' }), window.from, window.to);
+    expect(o).toMatchObject({ direction: 'down', after: 0 });
+    expect(o?.onsetMs).toBe(T + 60_000);
+  });
+
   it('counts a short trigger held for a few steps in a long window, not a lone spike; and says when it ended', () => {
     const trigger = [...base(90), ...Array(10).fill(400), ...Array(50).fill(90)];
     const o = scoreSignal(signal(trigger), window.from, window.to);

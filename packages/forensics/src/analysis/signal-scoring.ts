@@ -122,12 +122,17 @@ export function scoreSignal(signal: Signal, fromMs: number, toMs: number): Signa
     from: firstSplit(signal.stepMs, Math.max(seg, start - 3), signal.source),
     to: end,
   });
-  const onsetIdx = cp?.index ?? start;
   const halfway = before + 0.5 * (after - before);
+  const beyond = (v: number) => (direction === 'up' ? v >= halfway : v <= halfway);
+  // A move too short for a change point (an instance down for two scrapes, a burst of errors)
+  // moved when it first got halfway there, not when the window opens.
+  let onsetIdx = cp?.index ?? -1;
+  for (let i = Math.max(0, start - 3); i < end && onsetIdx < 0; i++)
+    if (beyond(signal.values[i] as number)) onsetIdx = i;
+  if (onsetIdx < 0) onsetIdx = start;
   let lastIdx = -1;
   for (let i = end - 1; i >= onsetIdx && lastIdx < 0; i--) {
-    const v = signal.values[i] as number;
-    if (direction === 'up' ? v >= halfway : v <= halfway) lastIdx = i;
+    if (beyond(signal.values[i] as number)) lastIdx = i;
   }
   return {
     signalId: signal.id,
