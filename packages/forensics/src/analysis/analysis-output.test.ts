@@ -93,6 +93,8 @@ describe('analysis outputs', () => {
     expect(text).toContain('Incident 1: 2026-01-02 14:30:00 – 14:35:00 UTC');
     expect(text).toContain('14:30:41  db: cpu ↑ 10 → 90');
     expect(text).toMatch(/1\. db \(db-1\)\s+score 9\.50/);
+    // the headline names the instance too: a service of three replicas is not the answer
+    expect(text).toMatch(/Most likely cause: db \(instance db-1\)/);
     expect(text).toContain('partly explained by its dependency db');
     expect(text).not.toContain('\u001b');
     expect(formatAnalysis(analysis, { utcOffsetMinutes: 480 })).toContain('22:30:41');

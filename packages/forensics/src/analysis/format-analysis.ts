@@ -106,7 +106,9 @@ function formatIncident(i: Incident, n: number, options: FormatAnalysisOptions):
   );
   const top = i.causes[0];
   if (top !== undefined)
-    out.push(`  Most likely cause: ${top.service}${top.mechanism === null ? '' : ` — ${top.mechanism}`}`);
+    out.push(
+      `  Most likely cause: ${top.service}${top.instance === null ? '' : ` (instance ${top.instance})`}${top.mechanism === null ? '' : ` — ${top.mechanism}`}`,
+    );
   out.push('', '  Timeline');
   for (const t of i.timeline.slice(0, options.timeline ?? 20))
     out.push(`  ${clock(t.timeMs, offset)}  ${t.service}: ${oneLine(t.text)}`);
