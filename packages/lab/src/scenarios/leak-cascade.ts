@@ -15,7 +15,7 @@ export const leakCascade: Scenario = {
     'survivors, whose pools saturate and whose deep health checks then fail too. Baseline: every app is ejected ' +
     'and naive retries keep it down. Hardened: ejections are capped, liveness is shallow, excess load is shed ' +
     'with "overloaded" answers the client does not retry, and app-1 rejoins with slow start.',
-  durationS: 90,
+  durationS: 80,
   // 3 apps serve ~160 req/s (pool of 10, two ~95 ms queries per request); 2 serve ~107. At 125 the
   // survivors of app-1's ejection are ~17 % over capacity, so the client's 1 s timeout is crossed
   // within seconds on any machine: a load just under their capacity (110) made the collapse a coin toss
