@@ -95,6 +95,87 @@ describe('rankServices', () => {
     );
   });
 
+  it('a queue at the edge is explained by a service further down that moved first, even when those between moved later', () => {
+    // client → lb → app → db: a locked table; the client's requests in flight pile up at once,
+    // the load balancer's health checks fail only later
+    const deps = [
+      { caller: 'client', callee: 'lb' },
+      { caller: 'lb', callee: 'app' },
+      { caller: 'app', callee: 'db' },
+    ];
+    const at = (s: number) => T + s * 1000;
+    const onsets = [
+      ev('db', 'calls app→db longest running', {
+        caller: 'app',
+        z: 1000,
+        before: 100,
+        after: 15000,
+        onsetMs: at(0),
+        stepMs: 1000,
+      }),
+      ev('app', 'db_pool_waiting', {
+        source: 'metric',
+        kind: 'saturation',
+        z: 1000,
+        before: 0,
+        after: 900,
+        onsetMs: at(1),
+        stepMs: 1000,
+      }),
+      ev('app', 'p95 latency', { z: 72, before: 232, after: 5000, onsetMs: at(1), stepMs: 1000 }),
+      ev('lb', 'lb_health_check_failures_total', {
+        source: 'metric',
+        kind: 'errors',
+        z: 1000,
+        before: 0,
+        after: 1,
+        onsetMs: at(6),
+        stepMs: 1000,
+      }),
+      ev('client', 'client_in_flight', {
+        source: 'metric',
+        kind: 'saturation',
+        z: 64,
+        before: 25,
+        after: 472,
+        onsetMs: at(1),
+        stepMs: 1000,
+      }),
+    ];
+    const ranked = rankServices(onsets, deps);
+    expect(ranked[0]?.service).toBe('db');
+    const score = (s: string) => ranked.find((r) => r.service === s)?.score ?? Number.NaN;
+    expect(score('client')).toBeLessThan(0.25 * score('db'));
+  });
+
+  it('what a caller did once a callee it needs had failed (its backlog, its cache) is that failure’s', () => {
+    // the database unreachable for 6 s: afterwards the apps work through the backlog
+    const deps = [{ caller: 'app', callee: 'db' }];
+    const onsets = [
+      ev('db', 'span errors', { kind: 'errors', z: 11, before: 0, after: 0.35, onsetMs: T, stepMs: 1000 }),
+      ev('app', 'self time p90', {
+        kind: 'self-time',
+        z: 15,
+        before: 2,
+        after: 30,
+        onsetMs: T + 7000,
+        stepMs: 1000,
+      }),
+      ev('app', 'cache_operations_total{result=hit}', {
+        source: 'metric',
+        kind: 'other',
+        z: 20,
+        before: 40,
+        after: 90,
+        onsetMs: T + 1000,
+        stepMs: 1000,
+      }),
+    ];
+    const ranked = rankServices(onsets, deps);
+    expect(ranked[0]?.service).toBe('db');
+    expect(ranked.find((r) => r.service === 'app')?.explainedBy).toBe('db');
+  });
+
   it("a callee explains a caller's slowness only as far as its own added latency reaches", () => {
     const deps = [{ caller: 'api', callee: 'db' }];
     const api = ev('api', 'p95 latency', { before: 40, after: 190, z: 40 });

@@ -147,9 +147,12 @@ function waitExplained(
   // a pool fills within a step once calls take long enough (in use = rate × latency): a tie counts
   if (e.kind === 'saturation') return callee.onsetMs <= e.onsetMs;
   // Queued behind the callee, whatever else of the caller moved after it (a job stuck on the
-  // pool like every request, cache traffic shifting) is part of the wait.
-  if (e.kind === 'other') return queued && callee.onsetMs < e.onsetMs;
+  // pool like every request, cache traffic shifting) is part of the wait; so is what it did once
+  // a callee it needs had failed (reconnecting, serving from its cache, the backlog of held and
+  // retried requests arriving at once when the callee returned).
+  if (e.kind === 'other') return (queued || callee.failing) && callee.onsetMs < e.onsetMs;
   if (e.kind !== 'self-time' || isGap(e) || callee.onsetMs > e.onsetMs) return false;
+  if (callee.failing && callee.onsetMs < e.onsetMs) return true;
   // Behind a saturated pool or queue the wait grows far beyond the callee's own slowdown
   // (queueing delay diverges as utilisation nears 1): the caller's time is then the callee's.
   return queued || callee.slowMs >= e.after - e.before;
@@ -198,6 +201,19 @@ export function fileGapsAtCommonEndpoint(onsets: readonly SignalOnset[]): Signal
       ? { ...o, service: o.caller }
       : o,
   );
+}
+
+/** Every service reachable from `service` along caller → callee edges, itself excluded. */
+function descendants(service: string, callees: ReadonlyMap<string, ReadonlySet<string>>): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...(callees.get(service) ?? [])];
+  while (todo.length > 0) {
+    const c = todo.pop() as string;
+    if (c === service || seen.has(c)) continue;
+    seen.add(c);
+    todo.push(...(callees.get(c) ?? []));
+  }
+  return seen;
 }
 
 /**
@@ -411,6 +427,26 @@ export function rankServices(
       explainedSlow = Math.max(explainedSlow, slow, behind || failedFirst ? r.propagated - r.failing : 0);
       if (fail + slow + wait > best) {
         best = fail + slow + wait;
+        explainedBy = c;
+      }
+    }
+    // A queue grows as rate × latency of the calls it guards, and the latency of a call includes
+    // everything behind the callee: a service further down that slowed or failed first explains the
+    // caller's queueing too (a client's requests in flight behind a load balancer, behind the apps,
+    // behind a locked table), even when the services in between moved later.
+    for (const c of descendants(service, callees)) {
+      if ((callees.get(service) ?? new Set()).has(c)) continue;
+      const rc = raw.get(c);
+      if (rc === undefined || loadBy.get(c) === service || rc.onsetMs > ownResourceAt + rc.stepMs) continue;
+      const callee = { onsetMs: rc.onsetMs, slowMs: rc.slowMs, failing: rc.failing + rc.failingOwn > 0 };
+      const explains = (e: SignalOnset) => e.kind !== 'self-time' && waitExplained(e, callee, queued);
+      const wait = families(r.evidence, false, traced, explains);
+      if (wait > explainedWait) {
+        explainedWait = wait;
+        waitBy = explains;
+      }
+      if (wait > best) {
+        best = wait;
         explainedBy = c;
       }
     }

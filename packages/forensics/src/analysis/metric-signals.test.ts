@@ -96,4 +96,42 @@ describe('metricSignals', () => {
     const level = resampleSeries(series('queue_count', [10, 12, 11, 13, 12, 14, 13]), 1_000_000, 1000, 7);
     expect([...level]).toEqual([10, 12, 11, 13, 12, 14, 13]);
   });
+
+  it('reads a duration histogram as traffic (its _count) and latency (its mean), so that more requests are not "slower"', async () => {
+    const f = await tempFolder();
+    folders.push(f);
+    const t0 = 1_700_000_000;
+    // 40 s at 10 requests/s of 0.1 s, then 40 s at 30 requests/s of 0.1 s: traffic triples, latency does not
+    let count = 0;
+    let sum = 0;
+    const counts: [number, string][] = [];
+    const sums: [number, string][] = [];
+    for (let i = 0; i < 80; i++) {
+      const n = i < 40 ? 10 : 30;
+      count += n;
+      sum += n * 0.1;
+      counts.push([t0 + i, String(count)]);
+      sums.push([t0 + i, String(sum)]);
+    }
+    const line = (name: string, values: [number, string][]) =>
+      JSON.stringify({ metric: { __name__: name, service: 'api', route: '/a' }, values });
+    await writeFile(
+      join(f.dir, 'metrics.jsonl'),
+      `${line('http_request_duration_seconds_count', counts)}\n${line('http_request_duration_seconds_sum', sums)}\n`,
+    );
+    const { store } = await investigate([f.dir]);
+    try {
+      const { signals } = await metricSignals(store);
+      const requests = signals.find((s) => s.name === 'http_request_duration_seconds_count{route=/a}');
+      const mean = signals.find((s) => s.name === 'http_request_duration_seconds_mean{route=/a}');
+      expect(requests).toMatchObject({ kind: 'traffic', health: false });
+      expect(mean).toMatchObject({ kind: 'latency', health: true, bad: 'up' });
+      expect(requests?.values[10]).toBeCloseTo(10);
+      expect(requests?.values[60]).toBeCloseTo(30);
+      expect(mean?.values[10]).toBeCloseTo(0.1);
+      expect(mean?.values[60]).toBeCloseTo(0.1);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -78,6 +78,30 @@ function isCounter(values: Float64Array): boolean {
   }
   return rose;
 }
+/** A series' labels as text (sorted), to pair the `_sum` and `_count` of one histogram or summary. */
+function labelsKey(labels: Readonly<Record<string, string>>): string {
+  return Object.keys(labels)
+    .filter((k) => k !== '__name__')
+    .sort()
+    .map((k) => `${k}=${labels[k]}`)
+    .join(',');
+}
+
+/**
+ * The mean of what a histogram or summary observed in each step: the growth of its `_sum` over the
+ * growth of its `_count` (Prometheus's `rate(x_sum) / rate(x_count)`), NaN where nothing was
+ * observed. Unlike either series alone, it does not rise with traffic.
+ */
+export function meanOfFamily(sum: Float64Array, count: Float64Array): Float64Array {
+  const out = new Float64Array(sum.length).fill(Number.NaN);
+  for (let i = 0; i < sum.length; i++) {
+    const s = sum[i] as number;
+    const c = count[i] as number;
+    if (Number.isFinite(s) && Number.isFinite(c) && c > 0) out[i] = s / c;
+  }
+  return out;
+}
+
 /** Label text shown in a signal id, without the service and instance labels already known. */
 function labelText(labels: Readonly<Record<string, string>>): string {
   const parts = Object.entries(labels)
@@ -169,11 +193,22 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
     const key = ownerOf(s);
     firstSeen.set(key, Math.min(firstSeen.get(key) ?? Number.POSITIVE_INFINITY, s.timesMs[0] as number));
   }
+  // histograms and summaries: a `_count` beside a `_sum` of the same labels counts observations
+  const sums = new Map<string, (typeof usable)[number]>();
+  for (const s of usable)
+    if (s.name.endsWith('_sum')) sums.set(`${s.name.slice(0, -4)}|${labelsKey(s.labels)}`, s);
   const signals: Signal[] = [];
   for (const s of usable) {
     const service = s.service ?? s.instance ?? s.labels.__name__ ?? s.name;
     const stat = s.labels.stat ?? s.labels.quantile ?? '';
-    const c = classifyMetric(`${s.name}${stat === '' ? '' : `_${stat}`}`);
+    const base = s.name.endsWith('_count') ? s.name.slice(0, -6) : undefined;
+    const sum = base === undefined ? undefined : sums.get(`${base}|${labelsKey(s.labels)}`);
+    // How many requests a duration histogram observed is traffic, not latency (its name says
+    // "duration"); its latency is the mean (below), which does not rise with traffic.
+    const c =
+      sum !== undefined && classifyMetric(base ?? '').kind !== 'errors'
+        ? { kind: 'traffic' as const, bad: 'both' as const, health: false }
+        : classifyMetric(`${s.name}${stat === '' ? '' : `_${stat}`}`);
     const values = resampleSeries(s, startMs, stepMs, length);
     // A latency quantile of exactly 0 is a minute without requests (exporters write 0 where a
     // quantile is undefined), not an instant answer: it must not become the baseline a real
@@ -204,6 +239,24 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
       health: c.health,
       countData: false,
     });
+    if (sum !== undefined && base !== undefined) {
+      const mean = meanOfFamily(resampleSeries(sum, startMs, stepMs, length), values);
+      const m = classifyMetric(base);
+      signals.push({
+        id: `metric ${base}_mean${labelText(s.labels)}${s.instance === null ? '' : `@${s.instance}`}`,
+        service,
+        instance: s.instance,
+        source: 'metric',
+        kind: m.kind,
+        name: `${base}_mean${labelText(s.labels)}`,
+        startMs,
+        stepMs,
+        values: mean,
+        bad: m.bad,
+        health: m.health,
+        countData: false,
+      });
+    }
   }
   return { signals, stepMs };
 }

@@ -125,10 +125,13 @@ export function scoreSignal(signal: Signal, fromMs: number, toMs: number): Signa
   const halfway = before + 0.5 * (after - before);
   const beyond = (v: number) => (direction === 'up' ? v >= halfway : v <= halfway);
   // A move too short for a change point (an instance down for two scrapes, a burst of errors)
-  // moved when it first got halfway there, not when the window opens.
+  // moved when it first got halfway there (and stayed a second step, when it ever did: a lone
+  // routine spike before the real move is not it), not when the window opens.
   let onsetIdx = cp?.index ?? -1;
-  for (let i = Math.max(0, start - 3); i < end && onsetIdx < 0; i++)
-    if (beyond(signal.values[i] as number)) onsetIdx = i;
+  const from = Math.max(0, start - 3);
+  for (let i = from; i + 1 < end && onsetIdx < 0; i++)
+    if (beyond(signal.values[i] as number) && beyond(signal.values[i + 1] as number)) onsetIdx = i;
+  for (let i = from; i < end && onsetIdx < 0; i++) if (beyond(signal.values[i] as number)) onsetIdx = i;
   if (onsetIdx < 0) onsetIdx = start;
   let lastIdx = -1;
   for (let i = end - 1; i >= onsetIdx && lastIdx < 0; i--) {
