@@ -368,16 +368,8 @@ export function rankServices(
     let wholly = false;
     // the caller queued: a pool or queue of its own saturated during the incident
     const queued = r.evidence.some((e) => e.kind === 'saturation' && e.direction === 'up' && e.z >= 8);
-    for (const c of callees.get(service) ?? []) {
-      const rc = raw.get(c);
-      // a callee this service's own background work slowed down explains nothing of it
-      if (rc === undefined || loadBy.get(c) === service) continue;
-      // nor does one that moved only after this service's own CPU, memory or GC did (beyond a
-      // step): a stalled process makes its calls out look slow and its pool fill, and the load it
-      // sheds onto its peers slows what they share
-      if (rc.onsetMs > ownResourceAt + rc.stepMs) continue;
-      const callee = { onsetMs: rc.onsetMs, slowMs: rc.slowMs, failing: rc.failing + rc.failingOwn > 0 };
-      const explains = (e: SignalOnset) => waitExplained(e, callee, queued);
+    /** The evidence of this service that callee `c` explains as waiting on it (the best one counts). */
+    const weighWait = (c: string, explains: (e: SignalOnset) => boolean): number => {
       const wait = families(r.evidence, false, traced, explains);
       if (wait > explainedWait) {
         explainedWait = wait;
@@ -387,6 +379,18 @@ export function rankServices(
         best = wait;
         explainedBy = c;
       }
+      return wait;
+    };
+    for (const c of callees.get(service) ?? []) {
+      const rc = raw.get(c);
+      // a callee this service's own background work slowed down explains nothing of it
+      if (rc === undefined || loadBy.get(c) === service) continue;
+      // nor does one that moved only after this service's own CPU, memory or GC did (beyond a
+      // step): a stalled process makes its calls out look slow and its pool fill, and the load it
+      // sheds onto its peers slows what they share
+      if (rc.onsetMs > ownResourceAt + rc.stepMs) continue;
+      const callee = { onsetMs: rc.onsetMs, slowMs: rc.slowMs, failing: rc.failing + rc.failingOwn > 0 };
+      const wait = weighWait(c, (e) => waitExplained(e, callee, queued));
       if (rc.onsetMs > r.onsetMs + toleranceMs) continue;
       const fail = rc.failing + rc.failingOwn;
       // A callee explains a caller's slowness only as far as its own added latency reaches: 5 ms
@@ -439,16 +443,7 @@ export function rankServices(
       const rc = raw.get(c);
       if (rc === undefined || loadBy.get(c) === service || rc.onsetMs > ownResourceAt + rc.stepMs) continue;
       const callee = { onsetMs: rc.onsetMs, slowMs: rc.slowMs, failing: rc.failing + rc.failingOwn > 0 };
-      const explains = (e: SignalOnset) => e.kind !== 'self-time' && waitExplained(e, callee, queued);
-      const wait = families(r.evidence, false, traced, explains);
-      if (wait > explainedWait) {
-        explainedWait = wait;
-        waitBy = explains;
-      }
-      if (wait > best) {
-        best = wait;
-        explainedBy = c;
-      }
+      weighWait(c, (e) => e.kind !== 'self-time' && waitExplained(e, callee, queued));
     }
     const k = wholly ? 1 : 0.8;
     const intrinsic = r.intrinsic - k * explainedWait;
