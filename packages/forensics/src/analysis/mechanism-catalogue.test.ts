@@ -40,6 +40,35 @@ describe('nameMechanism', () => {
     expect(nameMechanism({ ...input, callerEvidence: [] })).not.toMatch(/contained/);
   });
 
+  it('every node ejected at once on failed health checks: a deep health check, unless a job of the service started first', () => {
+    const ejections = ['app-1', 'app-2', 'app-3'].map((target, i) => ({
+      kind: 'lb.eject',
+      service: 'lb',
+      target,
+      timeMs: T + 2000 + i * 500,
+    }));
+    const failing = [
+      ev('app', 'http_server_errors_total{route=GET /health,status=503}', {
+        kind: 'errors',
+        onsetMs: T + 1000,
+      }),
+      ev('app', 'db_pool_waiting', { kind: 'saturation', onsetMs: T + 1000 }),
+    ];
+    const input = (evidence: SignalOnset[]) => ({
+      service: 'app',
+      evidence,
+      events: ejections,
+      incidentEvidence: evidence,
+    });
+    expect(nameMechanism(input(failing))).toMatch(/^deep health check/);
+    // the same ejections, after a report job started on every node: the job is the trigger
+    const job = ev('app', 'background_jobs_in_progress{job=nightly-report}', {
+      kind: 'other',
+      onsetMs: T + 1000,
+    });
+    expect(nameMechanism(input([...failing, job]))).toMatch(/^background job at peak/);
+  });
+
   it('a leak that ends with the instance down, before anything queued: memory leak', () => {
     const heap = ev('app', 'nodejs_heap_used_bytes', { kind: 'memory', onsetMs: T - 6000 });
     const up = ev('app', 'up', { kind: 'availability', direction: 'down', onsetMs: T });

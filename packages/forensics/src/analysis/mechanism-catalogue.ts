@@ -88,6 +88,9 @@ export function nameMechanism(input: MechanismInput): string | null {
     healthAnsweredFailure &&
     failedAt <= slowedAt &&
     failedAt < Infinity &&
+    // (a job of the service that started by then is the trigger: its queries hold the pool that
+    // the deep health checks then wait on)
+    jobAt > failedAt &&
     has(input.incidentEvidence, /pool|db|query|postgres/i)
   )
     return 'deep health check: a dependency blip failed every node’s health check at once and the load balancer ejected them all';
