@@ -277,7 +277,12 @@ const obs = observe({ service: 'bench' });
 const plainRegistry = new Registry();
 plainRegistry.setDefaultLabels({ service: 'bench', instance: 'bench' });
 for (const registry of [obs.registry, plainRegistry]) {
-  const gauge = new Gauge({ name: 'bench_things', help: 'things', labelNames: ['id'], registers: [registry] });
+  const gauge = new Gauge({
+    name: 'bench_things',
+    help: 'things',
+    labelNames: ['id'],
+    registers: [registry],
+  });
   for (let i = 0; i < 5000; i++) gauge.labels(String(i)).set(i);
 }
 const renders: number[] = [];
