@@ -102,6 +102,7 @@ interface LabScore {
   readonly mode: string;
   readonly rank: number | null;
   readonly top_correct: boolean;
+  readonly onset_error_s?: number | null;
   readonly top: readonly { service: string; instance: string | null; mechanism: string | null }[];
 }
 
@@ -132,7 +133,9 @@ function labRecordings(): LabScore[] {
       out.push({ ...score, scenario: s.name });
       const top = score.top[0];
       console.log(
-        `lab/${s.name} (${score.mode}): rank ${score.rank ?? '—'}${score.top_correct ? ' ✓' : ''}; top: ${
+        `lab/${s.name} (${score.mode}): rank ${score.rank ?? '—'}${score.top_correct ? ' ✓' : ''}, onset ${
+          score.onset_error_s == null ? '—' : `${score.onset_error_s >= 0 ? '+' : ''}${score.onset_error_s} s`
+        }; top: ${
           top === undefined
             ? 'none'
             : `${top.instance ?? top.service} — ${(top.mechanism ?? 'no mechanism').slice(0, 90)}`
@@ -179,12 +182,16 @@ const figures = {
   lab_recordings: lab.length,
   lab_top_correct: lab.filter((s) => s.top_correct).length,
   lab_rank1: lab.filter((s) => s.rank === 1).length,
+  lab_mean_onset_error_s: round(
+    mean(lab.flatMap((s) => (s.onset_error_s == null ? [] : [Math.abs(s.onset_error_s)]))),
+    1,
+  ),
 };
 console.log(
   `Train-Ticket AC@1/3/5 ${figures.ac1}/${figures.ac3}/${figures.ac5} % (target > 86.67/97.78/97.78), mean |onset error| ${figures.mean_onset_error_s} s; sock shop AC@1/3/5 ${figures.rcd_ac1}/${figures.rcd_ac3}/${figures.rcd_ac5} %, Avg@5 ${figures.rcd_avg5} (target ≥ 0.98); Nezha case end to end ${figures.e2e_case_s} s mean, ${figures.e2e_case_s_max} s max (target ≤ 5 s)${
     lab.length === 0
       ? ''
-      : `; lab: top cause right in ${figures.lab_top_correct} of ${lab.length} recordings (target: all)`
+      : `; lab: top cause right in ${figures.lab_top_correct} of ${lab.length} recordings (target: all), mean |onset error| ${figures.lab_mean_onset_error_s} s`
   }`,
 );
 console.log(JSON.stringify(figures));

@@ -66,13 +66,14 @@ describe('formatScores', () => {
       truth: { service: 'app', instance: 'app-1' },
       ...judgeCauses('leak-cascade', { service: 'app', instance: 'app-1' }, [app('app-1', leak)]),
       incidents: 1,
+      onset_error_s: 2.5,
       top: [{ ...app('app-1', leak), score: 12 }],
       analysis_ms: 900,
     };
     expect(formatScores([score])).toBe(
-      `investigate (baseline): top cause app-1 — ${leak}; injected into app-1 (memory leak → GC → ejection): rank 1 ✓`,
+      `investigate (baseline): top cause app-1 — ${leak}; injected into app-1 (memory leak → GC → ejection): rank 1 ✓; onset +2.5 s from the injection`,
     );
-    expect(formatScores([{ ...score, top: [], rank: null, top_correct: false }])).toBe(
+    expect(formatScores([{ ...score, top: [], rank: null, top_correct: false, onset_error_s: null }])).toBe(
       'investigate (baseline): top cause no incident found; injected into app-1 (memory leak → GC → ejection): not ranked',
     );
   });

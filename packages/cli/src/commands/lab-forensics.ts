@@ -14,6 +14,8 @@ export interface RecordingScore {
   /** whether the top cause names the true place and the expected mechanism */
   readonly top_correct: boolean;
   readonly incidents: number;
+  /** detected onset of the first incident minus the injection's time, in seconds (null: none) */
+  readonly onset_error_s: number | null;
   readonly top: readonly {
     readonly service: string;
     readonly instance: string | null;
@@ -90,12 +92,18 @@ export async function scoreRecordings(runDir: string, summary: LabSummary): Prom
     const { store } = await forensics.investigate([join(runDir, mode)], {});
     try {
       const analysis = await forensics.analyze(store, {});
-      const causes = analysis.incidents[0]?.causes ?? [];
+      const incident = analysis.incidents[0];
+      const causes = incident?.causes ?? [];
+      const injectedMs = Date.parse(String(injected.time));
       scores.push({
         mode,
         truth,
         ...judgeCauses(summary.scenario, truth, causes, mode),
         incidents: analysis.incidents.length,
+        onset_error_s:
+          incident === undefined || !Number.isFinite(injectedMs)
+            ? null
+            : Math.round(incident.onsetMs - injectedMs) / 1000,
         top: causes.slice(0, 3).map((c) => ({
           service: c.service,
           instance: c.instance,
@@ -127,7 +135,11 @@ export function formatScores(scores: readonly RecordingScore[]): string {
       const truth = s.truth.instance ?? s.truth.service;
       const expected = s.expected_mechanism === null ? '' : ` (${s.expected_mechanism})`;
       const verdict = s.top_correct ? ' ✓' : '';
-      return `investigate (${s.mode}): top cause ${named}; injected into ${truth}${expected}: ${s.rank === null ? 'not ranked' : `rank ${s.rank}`}${verdict}`;
+      const onset =
+        s.onset_error_s === null
+          ? ''
+          : `; onset ${s.onset_error_s >= 0 ? '+' : ''}${s.onset_error_s.toFixed(1)} s from the injection`;
+      return `investigate (${s.mode}): top cause ${named}; injected into ${truth}${expected}: ${s.rank === null ? 'not ranked' : `rank ${s.rank}`}${verdict}${onset}`;
     })
     .join('\n');
 }

@@ -200,7 +200,7 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
   for (const w of windows) {
     const onsets: SignalOnset[] = [];
     for (const s of signals) {
-      const o = scoreSignal(s, w.fromMs, w.toMs);
+      const o = scoreSignal(s, w.evidenceFromMs, w.toMs);
       if (o !== undefined && o.z >= 3) onsets.push(o);
     }
     const depWindow = { fromMs: w.fromMs - 10 * 60_000, toMs: w.toMs };
@@ -254,10 +254,10 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
         }),
         evidence: r.evidence.slice(0, 12),
         firstMoves: firstMoves(r.evidence, instance),
-        logs: await logEvidence(store, r.service, w.fromMs - 60_000, w.toMs, templates),
+        logs: await logEvidence(store, r.service, w.evidenceFromMs - 60_000, w.toMs, templates),
         traces: virtual.includes(r.service)
-          ? await virtualPeerTraces(store, r.service, w.fromMs, w.toMs)
-          : await traceEvidence(store, r.service, w.fromMs, w.toMs),
+          ? await virtualPeerTraces(store, r.service, w.evidenceFromMs, w.toMs)
+          : await traceEvidence(store, r.service, w.evidenceFromMs, w.toMs),
         explainedBy: r.explainedBy,
         virtual: virtual.includes(r.service),
       });

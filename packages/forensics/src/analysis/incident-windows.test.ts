@@ -56,4 +56,19 @@ describe('findIncidents', () => {
     const late = Float64Array.from([...Array(30).fill(Number.NaN), ...step(4, 10, 60, 90)]);
     expect(findIncidents([signal('latency @m', 'm', late)])).toEqual([]);
   });
+
+  it('dates the incident from the origin that moved one bucket before the bulk of its victims', () => {
+    const half = (at: number, id: string, service: string) =>
+      signal(id, service, step(at, 10, 60, 60), { stepMs: 30_000 });
+    const signals = [
+      half(16, 'latency @early', 'early'), // a strong blip three buckets before: not chained
+      half(20, 'latency @origin', 'origin'),
+      ...['a', 'b'].map((s) => half(21, `latency @${s}`, s)),
+      ...['c', 'd', 'e', 'f'].map((s) => half(23, `latency @${s}`, s)),
+    ];
+    const [incident] = findIncidents(signals);
+    expect(incident?.evidenceFromMs).toBe(T + 21 * 30_000);
+    expect(incident?.onsetMs).toBe(T + 20 * 30_000);
+    expect(incident?.fromMs).toBe(incident?.onsetMs);
+  });
 });

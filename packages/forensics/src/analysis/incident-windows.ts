@@ -10,8 +10,14 @@ import { isSevereTemplate } from './log-signals.js';
 import { type Signal, type SignalSource, timeOf } from './signal.js';
 
 export interface IncidentWindow {
+  /** When the incident began: its first strong departure, chained back from the bulk of them. */
   readonly onsetMs: number;
   readonly fromMs: number;
+  /**
+   * Where the bulk of the departures begins: the evidence is weighed from here (what came before
+   * is baseline), since exports of traces often hold only a minute or two before the incident.
+   */
+  readonly evidenceFromMs: number;
   readonly toMs: number;
   readonly severity: number;
 }
@@ -54,6 +60,26 @@ function bunchWeight(bunch: readonly Onset[]): number {
   }
   for (const w of best.values()) sum += w;
   return sum;
+}
+
+/** A departure this strong (robust z) times an incident, not only weighs it. */
+const STRONG_Z = 8;
+
+/**
+ * The earliest strong onset chained to `first` backwards, each link at most one bucket (of either
+ * signal) before the next: the bunch that outweighs the rest is often the victims' (many callers
+ * slowing at once), one bucket after the origin's own signals left their baseline.
+ */
+function extendBack(first: Onset, onsets: readonly Onset[]): Onset {
+  const maxStep = Math.max(...onsets.map((o) => o.step));
+  let cur = first;
+  for (let k = onsets.length - 1; k >= 0; k--) {
+    const o = onsets[k] as Onset;
+    if (o.t >= cur.t) continue;
+    if (cur.t - o.t > maxStep) break;
+    if (o.z >= STRONG_Z && cur.t - o.t <= Math.max(o.step, cur.step)) cur = o;
+  }
+  return cur;
 }
 
 /** Minimum points before a split for a baseline: 3, or 5 on long series. */
@@ -163,7 +189,7 @@ export function findIncidents(
   // Densest bunches of onsets first: a fixed-length window slid over the onsets (no chaining, so
   // a noisy hour does not merge into one incident); each pick removes its onsets.
   const left = [...onsets];
-  const windows: Array<{ onsetMs: number; severity: number; step: number; last: Onset }> = [];
+  const windows: Array<{ onsetMs: number; bulkMs: number; severity: number; step: number; last: Onset }> = [];
   while (left.length > 0 && windows.length < (options.max ?? 5) * 2) {
     let best: { i: number; j: number; severity: number } | undefined;
     for (let i = 0; i < left.length; i++) {
@@ -178,28 +204,37 @@ export function findIncidents(
     }
     if (best === undefined) break;
     const c = left.splice(best.i, best.j - best.i);
-    const strong = c.filter((o) => o.z >= 8);
-    const first = strong[0] ?? (c[0] as Onset);
+    const strong = c.filter((o) => o.z >= STRONG_Z);
+    const pool = strong.length > 0 ? strong : c;
     // A coarse bucket starts up to one step before the change; a finer signal that moved inside
     // that bucket pins the onset down.
-    const finer = (strong.length > 0 ? strong : c).filter(
-      (o) => o.step < first.step && o.t >= first.t && o.t < first.t + first.step,
+    const pin = (first: Onset, among: readonly Onset[]) => {
+      const finer = among.filter((o) => o.step < first.step && o.t >= first.t && o.t < first.t + first.step);
+      return finer.length > 0 ? Math.min(...finer.map((o) => o.t)) : first.t;
+    };
+    const bulkMs = pin(pool[0] as Onset, pool);
+    const back = extendBack(pool[0] as Onset, onsets);
+    const onsetMs = Math.min(
+      bulkMs,
+      pin(
+        back,
+        onsets.filter((o) => o.z >= STRONG_Z),
+      ),
     );
-    const onsetMs = finer.length > 0 ? Math.min(...finer.map((o) => o.t)) : first.t;
     const step = Math.max(...c.map((o) => o.step));
-    if (windows.every((w) => Math.abs(w.onsetMs - onsetMs) > Math.max(60_000, 3 * step)))
-      windows.push({ onsetMs, severity: best.severity, step, last: c[c.length - 1] as Onset });
+    if (windows.every((w) => Math.abs(w.bulkMs - bulkMs) > Math.max(60_000, 3 * step)))
+      windows.push({ onsetMs, bulkMs, severity: best.severity, step, last: c[c.length - 1] as Onset });
   }
-  windows.sort((a, b) => a.onsetMs - b.onsetMs);
+  windows.sort((a, b) => a.bulkMs - b.bulkMs);
   const out: IncidentWindow[] = windows.map((w, i) => {
     const next = windows[i + 1];
-    const span = Math.max(5 * 60_000, 10 * w.step, w.last.t - w.onsetMs + 3 * w.step);
+    const span = Math.max(5 * 60_000, 10 * w.step, w.last.t - w.bulkMs + 3 * w.step);
     const toMs = Math.min(
       dataEnd,
-      w.onsetMs + span,
+      w.bulkMs + span,
       next === undefined ? Number.POSITIVE_INFINITY : next.onsetMs,
     );
-    return { onsetMs: w.onsetMs, fromMs: w.onsetMs, toMs, severity: w.severity };
+    return { onsetMs: w.onsetMs, fromMs: w.onsetMs, evidenceFromMs: w.bulkMs, toMs, severity: w.severity };
   });
   out.sort((a, b) => b.severity - a.severity);
   if (options.aroundMs !== undefined) {
