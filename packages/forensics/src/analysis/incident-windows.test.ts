@@ -71,4 +71,17 @@ describe('findIncidents', () => {
     expect(incident?.onsetMs).toBe(T + 20 * 30_000);
     expect(incident?.fromMs).toBe(incident?.onsetMs);
   });
+
+  it('a bunch whose chain of departures reaches back to an earlier incident is that incident, not a second one', () => {
+    const half = (at: number, id: string, service: string) =>
+      signal(id, service, step(at, 10, 60, 60), { stepMs: 30_000 });
+    const signals = [
+      ...['a', 'b', 'c', 'd', 'e'].map((s) => half(20, `latency @${s}`, s)),
+      ...[21, 22, 23, 24, 25, 26].map((at) => half(at, `latency @chain${at}`, `chain${at}`)),
+      ...['f', 'g', 'h', 'i'].map((s) => half(27, `latency @${s}`, s)),
+    ];
+    const incidents = findIncidents(signals);
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]?.onsetMs).toBe(T + 20 * 30_000);
+  });
 });

@@ -222,7 +222,10 @@ export function findIncidents(
       ),
     );
     const step = Math.max(...c.map((o) => o.step));
-    if (windows.every((w) => Math.abs(w.bulkMs - bulkMs) > Math.max(60_000, 3 * step)))
+    // a bunch near another incident's (its onset to its bulk) is that incident seen again
+    const apart = (w: { onsetMs: number; bulkMs: number }) =>
+      Math.max(w.onsetMs, onsetMs) - Math.min(w.bulkMs, bulkMs) > Math.max(60_000, 3 * step);
+    if (windows.every(apart))
       windows.push({ onsetMs, bulkMs, severity: best.severity, step, last: c[c.length - 1] as Onset });
   }
   windows.sort((a, b) => a.bulkMs - b.bulkMs);
