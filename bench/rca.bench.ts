@@ -11,7 +11,9 @@
  *   scenario's own duration and rate) and the CLI's score of each recording is read back
  *   (`forensics.json`): target, the injected component (and, in baseline runs, the scenario's
  *   mechanism) ranked first in every recording. FAULTLINE_BENCH_LAB=baseline runs the baseline mode
- *   only; FAULTLINE_BENCH_LAB=0 skips the lab (it takes a few minutes per scenario).
+ *   only; FAULTLINE_BENCH_LAB=0 skips the lab (it takes a few minutes per scenario);
+ *   FAULTLINE_BENCH_LAB_REPEAT=N runs every scenario N times (a misreading that shows in one run
+ *   of three is still a misreading).
  * Last line: JSON figures.
  */
 import { execFileSync } from 'node:child_process';
@@ -112,9 +114,11 @@ function labRecordings(): LabScore[] {
   if (setting === '0') return [];
   const mode = setting === 'baseline' ? 'baseline' : 'compare';
   const cli = join(root, 'packages', 'cli', 'bin', 'faultline.js');
+  const repeat = Math.max(1, Math.floor(Number(process.env.FAULTLINE_BENCH_LAB_REPEAT ?? 1)) || 1);
+  const runs = Array.from({ length: repeat }, () => scenarios).flat();
   const out: LabScore[] = [];
-  for (const s of scenarios) {
-    const dir = join(outDir, `lab-${s.name}`);
+  for (const [k, s] of runs.entries()) {
+    const dir = join(outDir, `lab-${s.name}-${k}`);
     try {
       execFileSync(process.execPath, [cli, 'lab', '--scenario', s.name, '--mode', mode, '--out', dir], {
         stdio: ['ignore', 'ignore', 'inherit'],
