@@ -7,6 +7,7 @@
  * ```
  * { schema: "faultline.analysis/1",
  *   incidents: [{ window: { from, to, fromMs, toMs }, onset, onsetMs, severity,
+ *                 onsetBy: { service, signal, source, z },   // what moved at the onset
  *                 causes: [{ rank, service, instance, virtual, score, signal, mechanism, explainedBy,
  *                            evidence: [{ signal, source, kind, onset, direction, z, before, after }],
  *                            firstMoves: [same shape: the earliest strong signals, in time order],
@@ -53,6 +54,12 @@ export function analysisToJson(analysis: Analysis): Record<string, unknown> {
       },
       onset: iso(i.onsetMs),
       onsetMs: i.onsetMs,
+      onsetBy: {
+        service: i.onsetBy.service,
+        signal: i.onsetBy.name,
+        source: i.onsetBy.source,
+        z: r3(i.onsetBy.z),
+      },
       severity: r3(i.severity),
       causes: i.causes.map((c, rank) => ({
         rank: rank + 1,

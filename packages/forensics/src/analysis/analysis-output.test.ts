@@ -9,6 +9,7 @@ const analysis: Analysis = {
     {
       window: { fromMs: T, toMs: T + 300_000 },
       onsetMs: T,
+      onsetBy: { service: 'db', name: 'cpu', source: 'metric', z: 40.04 },
       severity: 12.5,
       causes: [
         {
@@ -90,7 +91,7 @@ const analysis: Analysis = {
 describe('analysis outputs', () => {
   it('terminal: window, timeline to the second, ranked causes with evidence; control characters escaped', () => {
     const text = formatAnalysis(analysis);
-    expect(text).toContain('Incident 1: 2026-01-02 14:30:00 – 14:35:00 UTC');
+    expect(text).toContain('Incident 1: 2026-01-02 14:30:00 – 14:35:00 UTC (onset 14:30:00: db cpu,');
     expect(text).toContain('14:30:41  db: cpu ↑ 10 → 90');
     expect(text).toMatch(/1\. db \(db-1\)\s+score 9\.50/);
     // the headline names the instance too: a service of three replicas is not the answer
@@ -125,10 +126,12 @@ describe('analysis outputs', () => {
       schema: string;
       incidents: Array<{
         window: { from: string; toMs: number };
+        onsetBy: { service: string; signal: string; source: string; z: number };
         causes: Array<{ service: string; score: number; rank: number }>;
       }>;
     };
     expect(json.schema).toBe('faultline.analysis/1');
+    expect(json.incidents[0]?.onsetBy).toEqual({ service: 'db', signal: 'cpu', source: 'metric', z: 40.04 });
     expect(json.incidents[0]?.window.from).toBe('2026-01-02T14:30:00.000Z');
     expect(json.incidents[0]?.causes.map((c) => [c.rank, c.service, c.score])).toEqual([
       [1, 'db', 9.5],

@@ -75,8 +75,18 @@ export interface TimelineEntry {
 
 export interface Incident {
   readonly window: { readonly fromMs: number; readonly toMs: number };
-  /** When the incident began: the first strong departure of its densest bunch of departures. */
+  /**
+   * When the incident began: the first strong departure of its densest bunch of departures, or of
+   * a chain of strong departures leading up to it bucket by bucket.
+   */
   readonly onsetMs: number;
+  /** The signal that moved at `onsetMs` (`z`: its change point's shift in robust σ). */
+  readonly onsetBy: {
+    readonly service: string;
+    readonly name: string;
+    readonly source: string;
+    readonly z: number;
+  };
   /** Sum of the evidence behind the incident; incidents are ordered by it. */
   readonly severity: number;
   readonly causes: readonly Cause[];

@@ -273,6 +273,7 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
     incidents.push({
       window: { fromMs: w.fromMs, toMs: w.toMs },
       onsetMs: w.onsetMs,
+      onsetBy: w.onsetBy,
       severity: Math.round(w.severity * 1000) / 1000,
       causes,
       timeline,

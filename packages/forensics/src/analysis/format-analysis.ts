@@ -102,7 +102,7 @@ function formatIncident(i: Incident, n: number, options: FormatAnalysisOptions):
   const offset = options.utcOffsetMinutes ?? 0;
   const out: string[] = [];
   out.push(
-    `Incident ${n}: ${clock(i.window.fromMs, offset, true)} – ${clock(i.window.toMs, offset)} ${zone(offset)} (onset ${clock(i.onsetMs, offset)}, severity ${i.severity.toFixed(1)})`,
+    `Incident ${n}: ${clock(i.window.fromMs, offset, true)} – ${clock(i.window.toMs, offset)} ${zone(offset)} (onset ${clock(i.onsetMs, offset)}: ${i.onsetBy.service} ${i.onsetBy.name}, severity ${i.severity.toFixed(1)})`,
   );
   const top = i.causes[0];
   if (top !== undefined)

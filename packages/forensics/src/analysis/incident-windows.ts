@@ -9,9 +9,19 @@ import { detectChangePoint } from './change-point.js';
 import { isSevereTemplate } from './log-signals.js';
 import { type Signal, type SignalSource, timeOf } from './signal.js';
 
+/** The signal whose departure dates an incident. */
+export interface OnsetSignal {
+  readonly service: string;
+  readonly name: string;
+  readonly source: SignalSource;
+  readonly z: number;
+}
+
 export interface IncidentWindow {
   /** When the incident began: its first strong departure, chained back from the bulk of them. */
   readonly onsetMs: number;
+  /** What moved at `onsetMs`. */
+  readonly onsetBy: OnsetSignal;
   readonly fromMs: number;
   /**
    * Where the bulk of the departures begins: the evidence is weighed from here (what came before
@@ -34,6 +44,7 @@ export interface FindIncidentsOptions {
 
 interface Onset {
   readonly t: number;
+  readonly signal: OnsetSignal;
   readonly w: number;
   readonly source: string;
   readonly step: number;
@@ -162,6 +173,7 @@ function onsetsOf(signals: readonly Signal[], options: FindIncidentsOptions): On
     const w = Math.log1p(Math.min(cp.score, 1000)) * (s.health ? 1 : 0.5);
     out.push({
       t: timeOf(s, cp.index),
+      signal: { service: s.service, name: s.name, source: s.source, z: Math.round(cp.score * 10) / 10 },
       w,
       source: s.source,
       step: s.stepMs,
@@ -189,7 +201,14 @@ export function findIncidents(
   // Densest bunches of onsets first: a fixed-length window slid over the onsets (no chaining, so
   // a noisy hour does not merge into one incident); each pick removes its onsets.
   const left = [...onsets];
-  const windows: Array<{ onsetMs: number; bulkMs: number; severity: number; step: number; last: Onset }> = [];
+  const windows: Array<{
+    onsetMs: number;
+    onsetBy: OnsetSignal;
+    bulkMs: number;
+    severity: number;
+    step: number;
+    last: Onset;
+  }> = [];
   while (left.length > 0 && windows.length < (options.max ?? 5) * 2) {
     let best: { i: number; j: number; severity: number } | undefined;
     for (let i = 0; i < left.length; i++) {
@@ -208,25 +227,31 @@ export function findIncidents(
     const pool = strong.length > 0 ? strong : c;
     // A coarse bucket starts up to one step before the change; a finer signal that moved inside
     // that bucket pins the onset down.
-    const pin = (first: Onset, among: readonly Onset[]) => {
+    const pin = (first: Onset, among: readonly Onset[]): Onset => {
       const finer = among.filter((o) => o.step < first.step && o.t >= first.t && o.t < first.t + first.step);
-      return finer.length > 0 ? Math.min(...finer.map((o) => o.t)) : first.t;
+      return finer.reduce((a, o) => (o.t < a.t ? o : a), finer[0] ?? first);
     };
-    const bulkMs = pin(pool[0] as Onset, pool);
-    const back = extendBack(pool[0] as Onset, onsets);
-    const onsetMs = Math.min(
-      bulkMs,
-      pin(
-        back,
-        onsets.filter((o) => o.z >= STRONG_Z),
-      ),
+    const bulk = pin(pool[0] as Onset, pool);
+    const bulkMs = bulk.t;
+    const back = pin(
+      extendBack(pool[0] as Onset, onsets),
+      onsets.filter((o) => o.z >= STRONG_Z),
     );
+    const onset = back.t < bulk.t ? back : bulk;
+    const onsetMs = onset.t;
     const step = Math.max(...c.map((o) => o.step));
     // a bunch near another incident's (its onset to its bulk) is that incident seen again
     const apart = (w: { onsetMs: number; bulkMs: number }) =>
       Math.max(w.onsetMs, onsetMs) - Math.min(w.bulkMs, bulkMs) > Math.max(60_000, 3 * step);
     if (windows.every(apart))
-      windows.push({ onsetMs, bulkMs, severity: best.severity, step, last: c[c.length - 1] as Onset });
+      windows.push({
+        onsetMs,
+        onsetBy: onset.signal,
+        bulkMs,
+        severity: best.severity,
+        step,
+        last: c[c.length - 1] as Onset,
+      });
   }
   windows.sort((a, b) => a.bulkMs - b.bulkMs);
   const out: IncidentWindow[] = windows.map((w, i) => {
@@ -237,7 +262,14 @@ export function findIncidents(
       w.bulkMs + span,
       next === undefined ? Number.POSITIVE_INFINITY : next.onsetMs,
     );
-    return { onsetMs: w.onsetMs, fromMs: w.onsetMs, evidenceFromMs: w.bulkMs, toMs, severity: w.severity };
+    return {
+      onsetMs: w.onsetMs,
+      onsetBy: w.onsetBy,
+      fromMs: w.onsetMs,
+      evidenceFromMs: w.bulkMs,
+      toMs,
+      severity: w.severity,
+    };
   });
   out.sort((a, b) => b.severity - a.severity);
   if (options.aroundMs !== undefined) {

@@ -62,6 +62,7 @@ const cause: Cause = {
 const incident: Incident = {
   window: { fromMs: T, toMs: T + 180_000 },
   onsetMs: T + 60_000,
+  onsetBy: { service: EVIL_IMG, name: EVIL, source: 'log', z: 9 },
   severity: 10,
   causes: [cause],
   timeline: [{ timeMs: T + 60_000, service: EVIL_IMG, text: EVIL }],

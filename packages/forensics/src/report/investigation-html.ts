@@ -199,7 +199,7 @@ function incidentHtml(i: Incident, k: number): string {
     .join('\n');
   return `<section class="incident" id="incident-${k + 1}">
 <h2>Incident ${k + 1}: ${clock(i.window.fromMs, true)} – ${clock(i.window.toMs)} UTC</h2>
-<p>Onset ${clock(i.onsetMs)} · severity ${i.severity.toFixed(1)}${top === undefined ? '' : ` · most likely cause: <b>${esc(top.service)}</b>${top.instance === null ? '' : ` (instance ${esc(top.instance)})`}${top.mechanism === null ? '' : ` — ${esc(top.mechanism)}`}`}</p>
+<p>Onset ${clock(i.onsetMs)} (${esc(i.onsetBy.service)}: ${esc(i.onsetBy.name)}) · severity ${i.severity.toFixed(1)}${top === undefined ? '' : ` · most likely cause: <b>${esc(top.service)}</b>${top.instance === null ? '' : ` (instance ${esc(top.instance)})`}${top.mechanism === null ? '' : ` — ${esc(top.mechanism)}`}`}</p>
 <h3>Timeline</h3>
 ${timeline === '' ? '<p class="muted">No onset strong enough for the timeline.</p>' : `<table class="timeline"><thead><tr><th>time</th><th>service</th><th>what</th></tr></thead><tbody>${timeline}</tbody></table>`}
 <h3>Key signals</h3>
