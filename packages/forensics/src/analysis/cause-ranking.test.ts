@@ -95,6 +95,66 @@ describe('rankServices', () => {
     );
   });
 
+  it("a caller's pool that gave up waiting (acquire timeouts) a second after the database slowed is a defence, not the cause", () => {
+    const deps = [{ caller: 'app', callee: 'db' }];
+    const rejections = (instance: string, at: number): SignalOnset =>
+      ev(
+        'app',
+        `faultline_rejections_total{policy=pg-pool-guard,name=main,code=FL_POOL_ACQUIRE_TIMEOUT,instance=${instance}}`,
+        {
+          instance,
+          source: 'metric',
+          kind: 'errors',
+          z: 1000,
+          before: 0,
+          after: 8,
+          onsetMs: at,
+          stepMs: 1000,
+        },
+      );
+    const app = [rejections('app-1', T + 1000), rejections('app-2', T + 2000), rejections('app-3', T + 5000)];
+    const db = [
+      ev('db', 'self time p90', { kind: 'self-time', z: 35, before: 114, after: 656 }),
+      ev('db', 'calls app→db p95', { z: 25, before: 118, after: 674, caller: 'app' }),
+    ];
+    const ranked = rankServices([...app, ...db], deps);
+    expect(ranked[0]?.service).toBe('db');
+  });
+
+  it('a caller whose defences engaged after a callee slowed by less than a second: its failures timed out on the callee', () => {
+    const deps = [{ caller: 'app', callee: 'db' }];
+    const metric = (name: string, kind: SignalOnset['kind'], at: number, z = 1000): SignalOnset =>
+      ev('app', name, { source: 'metric', kind, z, before: 0, after: 8, onsetMs: at, stepMs: 1000 });
+    const app = [
+      metric(
+        'faultline_rejections_total{policy=pg-pool-guard,code=FL_POOL_ACQUIRE_TIMEOUT}',
+        'errors',
+        T + 1000,
+      ),
+      // a refresh job that failed on the slow database, and the callers' own time around it
+      metric('background_job_failures_total{job=refresh-top-products}', 'errors', T + 14_000),
+      ev('app', 'self time p90 (spans without outgoing calls)', {
+        kind: 'self-time',
+        z: 120,
+        onsetMs: T + 9000,
+      }),
+      ev('app', 'p95 latency', { z: 18, before: 234, after: 861, onsetMs: T }),
+    ];
+    const db = [
+      ev('db', 'self time p90', { kind: 'self-time', z: 35, before: 114, after: 656 }),
+      ev('db', 'p50 latency', { z: 91, before: 97, after: 602, source: 'span' }),
+      ev('db', 'calls app→db p95', { z: 25, before: 118, after: 674, caller: 'app', source: 'span' }),
+    ];
+    const ranked = rankServices([...app, ...db], deps);
+    expect(ranked[0]?.service).toBe('db');
+    expect(ranked.find((r) => r.service === 'app')?.explainedBy).toBe('db');
+    // without a defence of its own, 500 ms more in the database does not account for the job's failure
+    const undefended = rankServices([...app.slice(1), ...db], deps);
+    expect(undefended.find((r) => r.service === 'app')?.score).toBeGreaterThan(
+      ranked.find((r) => r.service === 'app')?.score ?? 0,
+    );
+  });
+
   it('a queue at the edge is explained by a service further down that moved first, even when those between moved later', () => {
     // client → lb → app → db: a locked table; the client's requests in flight pile up at once,
     // the load balancer's health checks fail only later

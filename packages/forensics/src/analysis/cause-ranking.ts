@@ -47,10 +47,11 @@ function templateWeight(name: string): number {
 
 /**
  * A resilience mechanism reacting (a circuit breaker opening or rejecting, a fallback or a degraded
- * answer served, load shed, a bulkhead full): the service defending itself against something it
- * depends on. It says that something failed, not that the service did.
+ * answer served, load shed, a bulkhead full, a pool that gave up waiting for a connection instead
+ * of queueing forever): the service defending itself against something it depends on. It says
+ * that something failed, not that the service did.
  */
-export const PROTECTION = /breaker|circuit|fallback|degraded|shed|bulkhead/i;
+export const PROTECTION = /breaker|circuit|fallback|degraded|shed|bulkhead|acquire.?timeout|pool.?guard/i;
 
 /** Evidence of one signal: grows with the log of its shift beyond 3 σ. */
 export function evidenceWeight(o: SignalOnset, traced?: ReadonlySet<string>): number {
@@ -409,9 +410,22 @@ export function rankServices(
       // it: requests that timed out on it.
       // Queued behind it, the caller's failures may start in the very step the callee slowed (a
       // pool of 10 at 40 calls/s fills within a second once calls take 600 ms): a tie counts.
+      // (onsets one step apart are a tie: buckets of different signals need not line up)
+      const noLater = rc.onsetMs <= r.onsetMs + rc.stepMs;
+      // A caller whose defences engaged once the callee slowed (a pool that gave up waiting, a
+      // breaker that opened) has timeouts shorter than the callee's added latency: its failures
+      // are the calls that timed out on the callee, however little the callee added.
+      const defended =
+        rc.slowMs > 0 &&
+        noLater &&
+        rc.onsetMs <= ownResourceAt &&
+        r.evidence.some(
+          (e) => PROTECTION.test(e.name) && e.direction === 'up' && e.z >= 8 && e.onsetMs >= rc.onsetMs,
+        );
       const timedOut =
         rc.slowMs > 0 &&
-        (rc.slowMs >= TIMEOUT_SCALE_MS ? rc.onsetMs < r.onsetMs : queued && rc.onsetMs <= r.onsetMs)
+        (defended ||
+          (rc.slowMs >= TIMEOUT_SCALE_MS ? rc.onsetMs < r.onsetMs : queued && rc.onsetMs <= r.onsetMs))
           ? slow
           : 0;
       // Queued behind a callee that slowed first (or in the same step), all of the caller's
@@ -419,9 +433,7 @@ export function rankServices(
       // (three instances' metrics against the callee's few span signals).
       // (unless its own CPU, memory or GC moved before the callee did: a stalled process makes its
       // calls out look slow too)
-      // (onsets one step apart are a tie: buckets of different signals need not line up)
-      const noLater = rc.onsetMs <= r.onsetMs + rc.stepMs;
-      const behind = queued && rc.slowMs > 0 && noLater && rc.onsetMs <= ownResourceAt;
+      const behind = (queued || defended) && rc.slowMs > 0 && noLater && rc.onsetMs <= ownResourceAt;
       // A callee that began failing no later than the caller did (a database refusing
       // connections) accounts for all the caller's failures: they are its failures, reported.
       const failedFirst = fail > 0 && noLater && rc.onsetMs <= ownResourceAt;

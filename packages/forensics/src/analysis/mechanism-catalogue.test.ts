@@ -20,6 +20,27 @@ const ev = (service: string, name: string, extra: Partial<SignalOnset> = {}): Si
 });
 
 describe('nameMechanism', () => {
+  it('a job that failed after its dependency slowed is a victim, not a job at peak', () => {
+    const failed = ev('app', 'background_job_failures_total{job=refresh-top-products}', {
+      kind: 'errors',
+      onsetMs: T + 14_000,
+    });
+    const rejected = ev('app', 'faultline_rejections_total{code=FL_POOL_ACQUIRE_TIMEOUT}', {
+      kind: 'errors',
+      onsetMs: T + 1000,
+    });
+    const input = {
+      service: 'app',
+      evidence: [rejected, failed],
+      events: [],
+      incidentEvidence: [rejected, failed],
+    };
+    expect(nameMechanism(input) ?? '').not.toMatch(/background job/);
+    // a job that ran first is one
+    const ran = ev('app', 'background_jobs_in_progress{job=nightly-report}', { kind: 'other' });
+    expect(nameMechanism({ ...input, evidence: [ran, rejected, failed] })).toMatch(/^background job at peak/);
+  });
+
   it('a dependency that failed while its callers’ defences engaged and their pools stayed free: contained', () => {
     const db = [ev('db', 'span errors', { kind: 'errors', source: 'span' })];
     const breaker = ev('app', 'faultline_breaker_state{name=orders-db,state=open}', { kind: 'other' });

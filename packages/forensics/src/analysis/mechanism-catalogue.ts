@@ -52,6 +52,11 @@ function triggerSpan(ev: readonly SignalOnset[]): { fromMs: number; toMs: number
   return Number.isFinite(fromMs) ? { fromMs, toMs } : undefined;
 }
 
+/** A background job running (started, in progress), not one that slowed down or failed. */
+function jobRan(e: SignalOnset): boolean {
+  return /job|batch|cron/i.test(e.name) && !/duration|seconds|latency|fail|error/i.test(e.name);
+}
+
 /** The mechanism in plain words, or null when the evidence matches no catalogued scenario. */
 export function nameMechanism(input: MechanismInput): string | null {
   const ev = input.evidence;
@@ -59,11 +64,8 @@ export function nameMechanism(input: MechanismInput): string | null {
   // saturated pool or queue also grow the heap, and a batch job's own queries fill the pool.
   const queuedAt = firstAt(ev, (e) => e.kind === 'saturation');
   const memoryAt = firstAt(ev, (e) => e.kind === 'memory' || /heap/i.test(e.name));
-  // a job that started (runs, in progress), not one that slowed down with everything else
-  const jobAt = firstAt(
-    ev,
-    (e) => /job|batch|cron/i.test(e.name) && !/duration|seconds|latency/i.test(e.name),
-  );
+  // a job that started (runs, in progress), not one that slowed down or failed with everything else
+  const jobAt = firstAt(ev, jobRan);
   const ejections = input.events.filter((e) => /eject|unhealthy|health.*fail/i.test(e.kind));
   const ejectedServices = new Set(ejections.map((e) => e.target ?? e.service));
   // every node ejected at once (within seconds), because its health check *answered* failure (a
@@ -148,7 +150,7 @@ export function nameMechanism(input: MechanismInput): string | null {
     return 'background job at peak: a batch job contends for the database with user traffic';
   if (has(ev, /pool.*(in_use|waiting|pending)|waiting|pool/i))
     return 'connection pool saturation: slow queries hold every connection (in use = rate × latency) and requests queue for one';
-  if (has(ev, /job|batch|cron/i))
+  if (ev.some(jobRan))
     return 'background job at peak: a batch job contends for the database with user traffic';
   if (kind(ev, 'cpu') && !kind(ev, 'memory'))
     return 'CPU saturation in the service (contention or a hot loop) slows every request it serves';
