@@ -84,4 +84,14 @@ describe('findIncidents', () => {
     expect(incidents).toHaveLength(1);
     expect(incidents[0]?.onsetMs).toBe(T + 20 * 30_000);
   });
+
+  it('a lone blip shortly before the bunch (one symptom, nothing following it) does not date the incident', () => {
+    // p50 and p95 of one endpoint of one service twitch 24 s before the system moves
+    const blip = ['p50', 'p95'].map((q) => signal(`${q} latency @live`, 'live', step(200, 10, 60)));
+    const bunch = ['a', 'b', 'c', 'd', 'e', 'f'].map((s, k) =>
+      signal(`latency @${s}`, s, step(224 + (k % 3), 10, 60)),
+    );
+    const [incident] = findIncidents([...blip, ...bunch]);
+    expect(incident?.onsetMs).toBe(T + 224_000);
+  });
 });

@@ -225,6 +225,12 @@ export function findIncidents(
     const c = left.splice(best.i, best.j - best.i);
     const strong = c.filter((o) => o.z >= STRONG_Z);
     const pool = strong.length > 0 ? strong : c;
+    // The incident begins where the system moved, not at a lone blip ahead of it: its first strong
+    // departure that another symptom (another family) followed within a few steps.
+    const near = (o: Onset) => Math.max(3 * o.step, 10_000);
+    const anchor =
+      pool.find((o) => pool.some((p) => p.family !== o.family && p.t >= o.t && p.t - o.t <= near(o))) ??
+      (pool[0] as Onset);
     // A coarse bucket starts up to one step before the change; a finer signal that moved inside
     // that bucket pins the onset down.
     const pin = (first: Onset, among: readonly Onset[]): Onset => {
@@ -233,16 +239,20 @@ export function findIncidents(
     };
     const bulk = pin(pool[0] as Onset, pool);
     const bulkMs = bulk.t;
+    const pinnedAnchor = pin(anchor, pool);
     const back = pin(
-      extendBack(pool[0] as Onset, onsets),
+      extendBack(anchor, onsets),
       onsets.filter((o) => o.z >= STRONG_Z),
     );
-    const onset = back.t < bulk.t ? back : bulk;
+    const onset = back.t < pinnedAnchor.t ? back : pinnedAnchor;
     const onsetMs = onset.t;
     const step = Math.max(...c.map((o) => o.step));
     // a bunch near another incident's (its onset to its bulk) is that incident seen again
+    const lo = Math.min(onsetMs, bulkMs);
+    const hi = Math.max(onsetMs, bulkMs);
     const apart = (w: { onsetMs: number; bulkMs: number }) =>
-      Math.max(w.onsetMs, onsetMs) - Math.min(w.bulkMs, bulkMs) > Math.max(60_000, 3 * step);
+      Math.max(lo, Math.min(w.onsetMs, w.bulkMs)) - Math.min(hi, Math.max(w.onsetMs, w.bulkMs)) >
+      Math.max(60_000, 3 * step);
     if (windows.every(apart))
       windows.push({
         onsetMs,
