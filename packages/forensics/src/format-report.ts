@@ -28,7 +28,7 @@ function fileLine(f: FileReport, pathWidth: number): string {
 
 /**
  * The data-quality report as a terminal table: one row per file, then rejected lines (quoted,
- * escaped), gzip problems, clock-offset suspicions and totals. Plain text, no colours.
+ * escaped), gzip problems, the readers' notes, clock-offset suspicions and totals. Plain text, no colours.
  */
 export function formatIngestReport(report: IngestReport): string {
   const pathWidth = Math.min(60, Math.max(4, ...report.files.map((f) => f.path.length)));
@@ -56,6 +56,16 @@ export function formatIngestReport(report: IngestReport): string {
       if (f.gzipError !== null) out.push(`    gzip error: ${f.gzipError} (kept what was read)`);
       if (f.invalidUtf8Lines > 0)
         out.push(`    ${f.invalidUtf8Lines} lines with invalid UTF-8 (kept, bytes replaced by U+FFFD)`);
+    }
+  }
+  // what the reader decided about a file (a service named after it, the path it took); the gzip
+  // note repeats the problem above
+  const noted = report.files.filter((f) => f.notes.some((n) => !n.startsWith('gzip')));
+  if (noted.length > 0) {
+    out.push('', 'notes:');
+    for (const f of noted) {
+      out.push(`  ${f.path}`);
+      for (const n of f.notes) if (!n.startsWith('gzip')) out.push(`    ${n}`);
     }
   }
   if (report.clockSuspicions.length > 0) {

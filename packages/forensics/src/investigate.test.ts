@@ -302,6 +302,49 @@ describe('investigate: store, bulk path, clock offsets', () => {
     );
   });
 
+  it('a log file whose records name no service is named after the file, in both paths; syslog names the program', async () => {
+    const plain = await folder.write(
+      'worker.log',
+      '2024-01-02 03:04:05 ERROR job 1 failed\n2024-01-02 03:04:06 INFO job 2 done\n',
+    );
+    const syslog = await folder.write(
+      'auth.log',
+      'Dec 10 06:55:46 LabSZ sshd[24200]: Invalid user admin from 10.0.0.1\n',
+    );
+    const lines = Array.from({ length: 300 }, (_, i) =>
+      JSON.stringify({ level: 30, time: 1700000000000 + i, pid: 7, hostname: 'h1', msg: `tick ${i}` }),
+    );
+    const pinoNoService = await folder.write('pino-app.jsonl', `${lines.join('\n')}\n`);
+    const named = await folder.write('named.jsonl', '{"time":1700000000000,"service":"a","msg":"x"}\n');
+    for (const bulkMinBytes of [undefined, 0]) {
+      const { store, report } = await investigate(
+        [plain, syslog, pinoNoService, named],
+        bulkMinBytes === undefined ? {} : { bulkMinBytes },
+      );
+      try {
+        const rows = await store.query(
+          'SELECT service, instance, count(*)::INTEGER AS n FROM logs GROUP BY 1, 2 ORDER BY 1',
+        );
+        expect(rows).toEqual([
+          { service: 'a', instance: null, n: 1 },
+          { service: 'pino-app', instance: 'h1', n: 300 },
+          { service: 'sshd', instance: 'LabSZ', n: 1 },
+          { service: 'worker', instance: null, n: 2 },
+        ]);
+        const notes = Object.fromEntries(
+          report.files.map((f) => [f.path.split('/').pop(), f.notes.join(' ')]),
+        );
+        expect(notes['worker.log']).toContain('the file\'s name, "worker", is used as its service');
+        expect(notes['pino-app.jsonl']).toContain('"pino-app"');
+        expect(notes['auth.log']).not.toContain("file's name");
+        expect(notes['named.jsonl']).not.toContain("file's name");
+        expect(report.services).toEqual(['a', 'pino-app', 'sshd', 'worker']);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
   it('fails clearly on a missing path or a bad --tz', async () => {
     await expect(investigate(['/no/such/path'])).rejects.toSatisfy(
       (e) => isForensicsError(e) && e.code === 'FL_FORENSICS_PATH_NOT_FOUND',

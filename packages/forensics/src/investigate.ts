@@ -3,7 +3,8 @@ import { open, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ForensicsError, ForensicsErrorCode } from './errors.js';
 import { bulkLoadJsonLogs } from './ingest/bulk-json-logs.js';
-import type { FileReport } from './ingest/file-report.js';
+import type { FileReport, FileReportBuilder } from './ingest/file-report.js';
+import { fileNamedServiceNote, serviceOfFile } from './ingest/file-service.js';
 import { readTelemetryFile } from './ingest/read-file.js';
 import {
   type PrometheusPullOptions,
@@ -121,6 +122,27 @@ export function timeZoneOption(tz: string | undefined): TimeZone {
   return zone;
 }
 
+const LOG_FORMATS = new Set(['json-logs', 'text-logs']);
+/**
+ * A log file none of whose records names a service (a plain text log, a pino log without a
+ * `service` field) is one service's log: the file's name becomes that service, so that its lines
+ * count in the analysis, which groups everything by service. Said in the file's report.
+ */
+async function nameUnnamedLogs(
+  store: TelemetryStore,
+  fileId: number,
+  path: string,
+  report: FileReportBuilder,
+): Promise<void> {
+  if (!LOG_FORMATS.has(report.format) || report.records === 0 || report.services.size > 0) return;
+  const service = serviceOfFile(path);
+  await store.query(`UPDATE logs SET service = $service WHERE file_id = ${fileId} AND service IS NULL`, {
+    service,
+  });
+  report.services.add(service);
+  report.notes.push(fileNamedServiceNote(service));
+}
+
 async function count(store: TelemetryStore, sql: string): Promise<number> {
   const rows = await store.query(`SELECT (${sql})::DOUBLE AS n`);
   return Number(rows[0]?.n ?? 0);
@@ -178,10 +200,11 @@ export async function investigate(
         bulk: async (p, report) => {
           if (fp.size < bulkMin) return false;
           store.flush();
-          return bulkLoadJsonLogs(store, p, fileId, report, { zone });
+          return bulkLoadJsonLogs(store, p, fileId, report, { zone, fallbackService: serviceOfFile(path) });
         },
       });
       store.flush();
+      await nameUnnamedLogs(store, fileId, path, builder);
       const report = builder.build();
       await store.recordFile(fileId, {
         path,

@@ -20,6 +20,17 @@ const ev = (service: string, name: string, extra: Partial<SignalOnset> = {}): Si
 });
 
 describe('nameMechanism', () => {
+  it('errors of a service propagated to its callers only when the callers show it', () => {
+    const raised = ev('sshd', 'error logs', { kind: 'errors', source: 'log' });
+    const alone = { service: 'sshd', evidence: [raised], events: [], incidentEvidence: [raised] };
+    expect(nameMechanism(alone)).toMatch(/^errors raised in the service/);
+    expect(nameMechanism(alone)).not.toMatch(/callers/);
+    const callerFailed = ev('gateway', 'http 5xx', { kind: 'errors', onsetMs: T + 2000 });
+    expect(
+      nameMechanism({ ...alone, incidentEvidence: [raised, callerFailed], callerEvidence: [callerFailed] }),
+    ).toMatch(/propagated to its callers/);
+  });
+
   it('a job that failed after its dependency slowed is a victim, not a job at peak', () => {
     const failed = ev('app', 'background_job_failures_total{job=refresh-top-products}', {
       kind: 'errors',

@@ -157,7 +157,13 @@ export function nameMechanism(input: MechanismInput): string | null {
   if (kind(ev, 'memory')) return 'memory growth in the service (a leak or a hog) until it slows or is killed';
   if (ownLatency)
     return 'slow dependency without a timeout: calls to the service lengthened first and callers waited on them';
-  if (kind(ev, 'log-template') || kind(ev, 'errors'))
-    return 'errors raised in the service (an exception or a wrong return) propagated to its callers';
+  if (kind(ev, 'log-template') || kind(ev, 'errors')) {
+    // "propagated" only when a caller's own failures or slowness show it
+    const callersHit =
+      kind(input.callerEvidence ?? [], 'errors') || kind(input.callerEvidence ?? [], 'latency');
+    return callersHit
+      ? 'errors raised in the service (an exception or a wrong return) propagated to its callers'
+      : 'errors raised in the service (an exception, a failing operation or a wrong return)';
+  }
   return null;
 }

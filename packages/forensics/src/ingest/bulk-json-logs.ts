@@ -7,6 +7,7 @@ import type { TelemetryStore } from '../store/telemetry-store.js';
 import type { TimeZone } from '../time/time-zone.js';
 import { isGzipFile, readHead, readLines } from './byte-source.js';
 import type { FileReportBuilder } from './file-report.js';
+import { fileNamedServiceNote } from './file-service.js';
 import { isObject, MESSAGE_KEYS, TIME_KEYS } from './json-fields.js';
 
 // Keys the bulk path maps to columns, in order of preference (as the line-by-line reader does).
@@ -174,7 +175,11 @@ export async function bulkLoadJsonLogs(
   path: string,
   fileId: number,
   report: FileReportBuilder,
-  options: { zone: TimeZone },
+  options: {
+    zone: TimeZone;
+    /** The service of every row when the file's lines name none (see `serviceOfFile`). */
+    fallbackService?: string;
+  },
 ): Promise<boolean> {
   if (options.zone.name !== 'UTC') return false; // zone-less ISO strings: the JS path applies --tz
   const { head } = await readHead(path, HEAD_BYTES);
@@ -195,7 +200,7 @@ export async function bulkLoadJsonLogs(
     source = temp;
   }
   try {
-    return await load(store, source, fileId, report, shape);
+    return await load(store, source, fileId, report, shape, options.fallbackService);
   } finally {
     if (temp !== undefined) await rm(temp, { force: true });
   }
@@ -207,6 +212,7 @@ async function load(
   fileId: number,
   report: FileReportBuilder,
   shape: Shape,
+  fallbackService: string | undefined,
 ): Promise<boolean> {
   const known = new Map<string, string>(); // column alias -> key
   const use = (alias: string, candidates: readonly string[]) => {
@@ -221,6 +227,8 @@ async function load(
   use('req', REQUEST);
   use('tr', TRACE);
   use('sp', SPAN);
+  if (!known.has('svc') && fallbackService !== undefined)
+    report.notes.push(fileNamedServiceNote(fallbackService));
   const recognised = new Set(known.values());
   const extra = shape.keys.filter((k) => !recognised.has(k));
   const col = (alias: string) => {
@@ -286,7 +294,8 @@ async function load(
   const insertRows = async (pass: 'numbers' | 'text' | 'text-times') => {
     const t = col('t');
     const time = pass === 'numbers' ? numericTimeSql(t, shape.timeFactor ?? 1) : timeSql(t, shape.timeFactor);
-    const columns = `${time} AS t, ${col('svc')} AS svc, ${col('inst')} AS inst,
+    const svc = known.has('svc') || fallbackService === undefined ? col('svc') : sqlString(fallbackService);
+    const columns = `${time} AS t, ${svc} AS svc, ${col('inst')} AS inst,
       ${known.has('lvl') ? LEVEL_SQL(col('lvl')) : 'NULL'} AS lvl, ${msg} AS msg, ${col('req')} AS req,
       ${col('tr')} AS tr, ${col('sp')} AS sp, ${attrs} AS attrs`;
     const from = `${reader(pass === 'numbers' ? 'DOUBLE' : 'VARCHAR')}${

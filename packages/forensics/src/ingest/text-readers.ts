@@ -45,28 +45,76 @@ export function textLevel(rest: string): string | null {
 const MAX_MESSAGE = 64 * 1024;
 
 /**
+ * The header syslog writes after its timestamp: `host program[pid]: ` (RFC 3164 and rsyslog's
+ * default; journald's short output; `program` may carry a facility, as `sshd(pam_unix)`).
+ */
+const SYSLOG_HEADER = /^([A-Za-z0-9][\w.:-]{0,252}) ([A-Za-z_][\w./()@-]{0,63}?)(?:\[(\d{1,10})\])?: /;
+/** Timestamps syslog writes: `Dec 10 06:55:46`, or RFC 3339 with a zone (rsyslog's high precision). */
+const SYSLOG_STAMP =
+  /^(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d |\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d) )/;
+
+/** Who wrote a syslog-style line: the program as the service, the host as the instance. */
+export interface SyslogHeader {
+  readonly host: string;
+  readonly program: string;
+  readonly pid: number | undefined;
+  /** The message after the header. */
+  readonly message: string;
+}
+
+/**
+ * The `host program[pid]: ` header of a line whose timestamp (`line`'s start) was removed to give
+ * `rest`. Taken when the line carries a pid, or its timestamp is one syslog writes; never when the
+ * first word is a level (`INFO executor.Backend: …` is a level and a logger, not a host).
+ */
+export function syslogHeader(line: string, rest: string): SyslogHeader | undefined {
+  const m = SYSLOG_HEADER.exec(rest);
+  if (m === null) return undefined;
+  const host = m[1] as string;
+  const program = m[2] as string;
+  if (LEVELS[host.toLowerCase()] !== undefined || LEVELS[program.toLowerCase()] !== undefined)
+    return undefined;
+  if (m[3] === undefined && !SYSLOG_STAMP.test(line)) return undefined;
+  return {
+    host,
+    program,
+    pid: m[3] === undefined ? undefined : Number(m[3]),
+    message: rest.slice(m[0].length),
+  };
+}
+
+/**
  * Plain-text log lines with a leading timestamp. Lines without one continue the previous record
  * (stack traces); before the first record they are rejected.
  */
 export function textLogReader(ctx: TextContext, options: LeadingTimestampOptions = {}): LineHandler {
-  let pending: { timeMs: number; level: string | null; message: string; line: number } | undefined;
+  let pending:
+    | {
+        timeMs: number;
+        level: string | null;
+        message: string;
+        line: number;
+        header: SyslogHeader | undefined;
+      }
+    | undefined;
   const stampOptions = { ...options, zone: ctx.zone };
   const flush = (): void => {
     if (pending === undefined) return;
+    const header = pending.header;
     const row: LogRow = {
       timeMs: pending.timeMs,
-      service: null,
-      instance: null,
+      service: header?.program ?? null,
+      instance: header?.host ?? null,
       level: pending.level,
       message: pending.message,
       requestId: null,
       traceId: null,
       spanId: null,
-      attrs: null,
+      attrs: header?.pid === undefined ? null : `{"pid":${header.pid}}`,
       line: pending.line,
     };
     ctx.sink.log(row);
-    ctx.report.accept(row.timeMs, null);
+    ctx.report.accept(row.timeMs, row.service);
     pending = undefined;
   };
   return {
@@ -75,7 +123,9 @@ export function textLogReader(ctx: TextContext, options: LeadingTimestampOptions
       const stamp = parseLeadingTimestamp(text, stampOptions);
       if (stamp !== undefined) {
         flush();
-        pending = { timeMs: stamp.timeMs, level: textLevel(stamp.rest), message: stamp.rest, line: lineNo };
+        const header = syslogHeader(text, stamp.rest);
+        const message = header?.message ?? stamp.rest;
+        pending = { timeMs: stamp.timeMs, level: textLevel(message), message, line: lineNo, header };
       } else if (pending !== undefined) {
         if (pending.message.length < MAX_MESSAGE)
           pending.message = `${pending.message}\n${text}`.slice(0, MAX_MESSAGE);
