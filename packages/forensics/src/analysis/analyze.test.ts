@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { investigate } from '../investigate.js';
+import { TelemetryStore } from '../store/telemetry-store.js';
 import { tempFolder } from '../test-support/memory-sink.js';
 import type { SignalOnset } from './analysis-types.js';
 import { analyze, leadInstance } from './analyze.js';
@@ -38,6 +39,29 @@ describe('analyze on synthetic stores', () => {
       expect(causes[0]?.logs.some((l) => l.message.includes('slow query'))).toBe(true);
       expect(incident?.dependencySource).toBe('traces');
       expect(incident?.dependencies.some((d) => d.caller === 'api' && d.callee === 'db')).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a long recording bucketed coarsely is read again around its incident, which is dated to the second', async () => {
+    // 12 h of one service's logs at 100 lines/s fit 4,000 buckets only at 15 s; errors start
+    // 11 s into a 15 s bucket
+    const T0 = 1_700_000_000_000;
+    const truth = Math.floor((T0 + 6 * 3_600_000) / 15_000) * 15_000 + 11_000;
+    const store = await TelemetryStore.open();
+    try {
+      await store.connection.run(`INSERT INTO logs SELECT ${T0} + i * 10.0, 'api', 'api-1', 'info',
+        'request completed', 'T1', NULL, NULL, NULL, NULL, 1, NULL FROM range(0, 4320000) r(i)`);
+      await store.connection.run(`INSERT INTO logs SELECT ${truth} + i * 33.0, 'api', 'api-1', 'error',
+        'DB connection timeout', 'T2', NULL, NULL, NULL, NULL, 1, NULL FROM range(0, 5400) r(i)`);
+      const analysis = await analyze(store);
+      expect(analysis.stepMs.event).toBe(15_000);
+      const incident = analysis.incidents[0];
+      expect(incident?.causes[0]?.service).toBe('api');
+      expect(Math.abs((incident?.onsetMs ?? 0) - truth)).toBeLessThanOrEqual(2000);
+      const evidence = incident?.causes[0]?.evidence ?? [];
+      expect(evidence.some((e) => e.stepMs < 15_000 && Math.abs(e.onsetMs - truth) <= 2000)).toBe(true);
     } finally {
       await store.close();
     }

@@ -9,7 +9,7 @@ import { rankServices } from './cause-ranking.js';
 import { cooccurrenceEdges } from './cooccurrence-graph.js';
 import { eventStepMs } from './event-step.js';
 import { eventTimeline } from './event-text.js';
-import { findIncidents } from './incident-windows.js';
+import { findIncidents, type IncidentWindow } from './incident-windows.js';
 import { labelEdges } from './label-edges.js';
 import { logSignals } from './log-signals.js';
 import { nameMechanism } from './mechanism-catalogue.js';
@@ -34,12 +34,21 @@ const num = (r: Row | undefined, k: string): number => {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number.NaN;
 };
 
-/** Span and log signals on one grid over the range where spans and logs exist. */
-async function eventSignals(store: TelemetryStore): Promise<{ signals: Signal[]; stepMs: number | null }> {
-  const rows = await store.query(`
-    SELECT min(lo) AS lo, max(hi) AS hi, sum(n)::DOUBLE AS n FROM (
-      SELECT min(start_ms) lo, max(start_ms) hi, count(*) n FROM spans
-      UNION ALL SELECT min(t_ms), max(t_ms), count(*) FROM logs)`);
+/**
+ * Span and log signals on one grid over the range where spans and logs exist (or over `range`:
+ * the events in it only).
+ */
+async function eventSignals(
+  store: TelemetryStore,
+  range?: { readonly fromMs: number; readonly toMs: number },
+): Promise<{ signals: Signal[]; stepMs: number | null }> {
+  const within = (col: string) => (range === undefined ? '' : `WHERE ${col} >= $from AND ${col} < $to`);
+  const rows = await store.query(
+    `SELECT min(lo) AS lo, max(hi) AS hi, sum(n)::DOUBLE AS n FROM (
+      SELECT min(start_ms) lo, max(start_ms) hi, count(*) n FROM spans ${within('start_ms')}
+      UNION ALL SELECT min(t_ms), max(t_ms), count(*) FROM logs ${within('t_ms')})`,
+    range === undefined ? undefined : { from: range.fromMs, to: range.toMs },
+  );
   const lo = num(rows[0], 'lo');
   const hi = num(rows[0], 'hi');
   const n = num(rows[0], 'n');
@@ -181,6 +190,38 @@ function cascadeGraph(
     : { dependencies: [], dependencySource: 'none', virtualServices: [] };
 }
 
+/** A whole range whose events had to be bucketed this coarsely is read again around each incident. */
+const ZOOM_FROM_STEP_MS = 10_000;
+/** History read before an incident when zooming in, for its signals' baselines. */
+const ZOOM_LOOKBACK_MS = 30 * 60_000;
+
+/**
+ * The incident `found` on the whole range's grid, read again on a finer one when that grid was
+ * coarse: a day of logs fits 4,000 buckets only at 30 s, which dates an incident to half a minute,
+ * while the 40 minutes around it hold enough events for 1 s buckets. The window is found again
+ * near its coarse onset on the finer signals (the metrics keep their own resolution); the coarse
+ * window and signals stay when the finer grid is no finer or finds nothing there.
+ */
+async function zoomIn(
+  store: TelemetryStore,
+  found: IncidentWindow,
+  eventStepMs: number | null,
+  signals: { readonly all: readonly Signal[]; readonly metric: readonly Signal[] },
+): Promise<{ window: IncidentWindow; signals: readonly Signal[] }> {
+  const coarse = { window: found, signals: signals.all };
+  if (eventStepMs === null || eventStepMs < ZOOM_FROM_STEP_MS) return coarse;
+  const range = { fromMs: found.fromMs - ZOOM_LOOKBACK_MS, toMs: found.toMs + 2 * eventStepMs };
+  const fine = await eventSignals(store, range);
+  if (fine.stepMs === null || fine.stepMs >= eventStepMs) return coarse;
+  const finer = [...signals.metric, ...fine.signals];
+  const [window] = findIncidents(finer, {
+    aroundMs: found.onsetMs,
+    radiusMs: Math.max(2 * eventStepMs, found.toMs - found.fromMs),
+    max: 1,
+  });
+  return window === undefined ? coarse : { window, signals: finer };
+}
+
 /**
  * Finds the incidents in a store and ranks their root causes.
  * @example const { incidents } = await analyze(store); incidents[0]?.causes[0]?.service
@@ -190,16 +231,21 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
   const metrics = await metricSignals(store);
   const events = await eventSignals(store);
   const traced = new Set(events.signals.filter((s) => s.source === 'span').map((s) => s.service));
-  const signals = [...metrics.signals.map((s) => secondaryWhereTraced(s, traced)), ...events.signals];
+  const metricsSeen = metrics.signals.map((s) => secondaryWhereTraced(s, traced));
+  const signals = [...metricsSeen, ...events.signals];
   const windows = findIncidents(signals, {
     ...(options.aroundMs === undefined ? {} : { aroundMs: options.aroundMs }),
     max: options.maxIncidents ?? 5,
   });
   const allEvents = await store.queries.events();
   const incidents: Incident[] = [];
-  for (const w of windows) {
+  for (const found of windows) {
+    const { window: w, signals: around } = await zoomIn(store, found, events.stepMs, {
+      all: signals,
+      metric: metricsSeen,
+    });
     const onsets: SignalOnset[] = [];
-    for (const s of signals) {
+    for (const s of around) {
       const o = scoreSignal(s, w.evidenceFromMs, w.toMs);
       if (o !== undefined && o.z >= 3) onsets.push(o);
     }
