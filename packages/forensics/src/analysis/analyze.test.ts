@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { investigate } from '../investigate.js';
+import { incidentCharts } from '../report/incident-charts.js';
 import { TelemetryStore } from '../store/telemetry-store.js';
 import { tempFolder } from '../test-support/memory-sink.js';
 import type { SignalOnset } from './analysis-types.js';
@@ -62,6 +63,10 @@ describe('analyze on synthetic stores', () => {
       expect(Math.abs((incident?.onsetMs ?? 0) - truth)).toBeLessThanOrEqual(2000);
       const evidence = incident?.causes[0]?.evidence ?? [];
       expect(evidence.some((e) => e.stepMs < 15_000 && Math.abs(e.onsetMs - truth) <= 2000)).toBe(true);
+      // the report charts it on the finer grid too
+      const [charts] = await incidentCharts(store, analysis);
+      expect(charts?.series.length).toBeGreaterThan(0);
+      for (const series of charts?.series ?? []) expect(series.stepMs).toBeLessThan(15_000);
     } finally {
       await store.close();
     }

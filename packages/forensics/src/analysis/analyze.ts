@@ -118,6 +118,14 @@ export function signalsOf(analysis: Analysis): readonly Signal[] | undefined {
   return SIGNALS.get(analysis);
 }
 
+/** Per incident, the signals it was analysed from: finer than the analysis' own when zoomed in. */
+const INCIDENT_SIGNALS = new WeakMap<Incident, readonly Signal[]>();
+
+/** The signals one incident of an analysis made in this process was analysed from, if any. */
+export function incidentSignalsOf(incident: Incident): readonly Signal[] | undefined {
+  return INCIDENT_SIGNALS.get(incident);
+}
+
 const RESOURCE_KINDS: ReadonlySet<SignalKind> = new Set(['cpu', 'memory', 'gc']);
 
 /**
@@ -316,7 +324,7 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
         .map((o) => ({ timeMs: o.onsetMs, service: o.service, text: describe(o) })),
       ...eventTimeline(inWindow),
     ].sort((a, b) => a.timeMs - b.timeMs);
-    incidents.push({
+    const incident: Incident = {
       window: { fromMs: w.fromMs, toMs: w.toMs },
       onsetMs: w.onsetMs,
       onsetBy: w.onsetBy,
@@ -324,7 +332,9 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
       causes,
       timeline,
       ...cascadeGraph(deps, onsets, virtual),
-    });
+    };
+    INCIDENT_SIGNALS.set(incident, around);
+    incidents.push(incident);
   }
   const count = (src: string) => signals.filter((s) => s.source === src).length;
   const analysis: Analysis = {

@@ -4,7 +4,7 @@
  * only onsets, so the signals are rebuilt from the store on the same grids it used.
  */
 import type { Analysis, SignalOnset } from '../analysis/analysis-types.js';
-import { signalsOf } from '../analysis/analyze.js';
+import { incidentSignalsOf, signalsOf } from '../analysis/analyze.js';
 import { eventStepMs } from '../analysis/event-step.js';
 import { logSignals } from '../analysis/log-signals.js';
 import { metricSignals } from '../analysis/metric-signals.js';
@@ -130,8 +130,11 @@ export async function incidentCharts(
     const from = fromMs - margin;
     const to = toMs + margin;
     const series: ChartSeries[] = [];
+    // an incident read again on a finer grid is charted on that grid
+    const own = incidentSignalsOf(incident);
+    const ownById = own === undefined ? undefined : new Map(own.map((s) => [s.id, s]));
     for (const onset of wanted[k] ?? []) {
-      const signal = signals.get(onset.signalId);
+      const signal = ownById?.get(onset.signalId) ?? signals.get(onset.signalId);
       if (signal !== undefined) series.push(cut(signal, onset, from, to));
     }
     return { fromMs: from, toMs: to, series };
