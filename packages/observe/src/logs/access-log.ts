@@ -47,9 +47,12 @@ function millis(micros: number): string {
 export function accessLog(log: Logger, options: AccessLogOptions): AccessLogFn {
   const { destination } = options;
   const head = `,"service":${JSON.stringify(options.service)},"instance":${JSON.stringify(options.instance)}`;
-  const routes = new Map<string, string>();
+  // The parts of a line that repeat are built once and reused, so that a line is a handful of
+  // pieces: per millisecond its start (level, time, service, instance), per route its method,
+  // route and status. An access line runs on every request; its garbage is the service's too.
+  const routes = new Map<string, RouteSegment>();
   let lastMs = 0;
-  let lastTime = '';
+  let start = '';
   return (req, res, route, status, seconds, ids) => {
     const code = res.statusCode;
     const micros = Math.round(seconds * 1e6);
@@ -63,20 +66,35 @@ export function accessLog(log: Logger, options: AccessLogOptions): AccessLogFn {
     const now = Date.now();
     if (now !== lastMs) {
       lastMs = now;
-      lastTime = new Date(now).toISOString();
+      start = `{"level":"info","time":"${new Date(now).toISOString()}"${head}`;
     }
-    let routeJson = routes.get(route);
-    if (routeJson === undefined) {
-      routeJson = JSON.stringify(route);
-      if (routes.size < MAX_CACHED_ROUTES) routes.set(route, routeJson);
+    const method = req.method ?? '';
+    let segment = routes.get(route);
+    if (segment === undefined || segment.method !== method || segment.code !== code) {
+      segment = {
+        method,
+        code,
+        text: `,"method":${JSON.stringify(method)},"route":${JSON.stringify(route)},"status":${code},"duration_ms":`,
+      };
+      if (routes.size < MAX_CACHED_ROUTES || routes.has(route)) routes.set(route, segment);
     }
     let idsJson = '';
     if (ids !== undefined) {
-      idsJson = `,"request_id":${JSON.stringify(ids.request_id)}`;
+      const id = ids.request_id;
+      idsJson = `,"request_id":${JSON_SAFE.test(id) ? `"${id}"` : JSON.stringify(id)}`;
       if (ids.trace_id !== undefined) idsJson += `,"trace_id":"${ids.trace_id}","span_id":"${ids.span_id}"`;
     }
-    destination.write(
-      `{"level":"info","time":"${lastTime}"${head}${idsJson},"method":${JSON.stringify(req.method ?? '')},"route":${routeJson},"status":${code},"duration_ms":${millis(micros)},"msg":"request completed"}\n`,
-    );
+    destination.write(`${start}${idsJson}${segment.text}${millis(micros)}${TAIL}`);
   };
 }
+
+/** What a route's lines repeat: its method, route and status, as they are written. */
+interface RouteSegment {
+  readonly method: string;
+  readonly code: number;
+  readonly text: string;
+}
+
+const TAIL = ',"msg":"request completed"}\n';
+/** Text a JSON string holds as it is: printable ASCII but `"` and `\\` (a request id, usually). */
+const JSON_SAFE = /^[ !#-[\]-~]*$/;
