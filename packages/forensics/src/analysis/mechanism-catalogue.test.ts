@@ -20,6 +20,29 @@ const ev = (service: string, name: string, extra: Partial<SignalOnset> = {}): Si
 });
 
 describe('nameMechanism', () => {
+  it('jobs that pile up in a service that stalled first are not a job at peak; a job that ran first is', () => {
+    const slow = ev('app', 'self time p90', { kind: 'self-time', source: 'span' });
+    const failing = ev('app', 'span errors', { kind: 'errors', source: 'span', onsetMs: T + 1000 });
+    const piledUp = ev('app', 'background job refresh in progress', {
+      kind: 'other',
+      source: 'span',
+      onsetMs: T + 22_000,
+    });
+    const stalled = [slow, failing, piledUp];
+    const input = { service: 'app', evidence: stalled, events: [], incidentEvidence: stalled };
+    expect(nameMechanism(input) ?? '').not.toMatch(/background job/);
+    const started = { ...piledUp, onsetMs: T - 2000 };
+    const ranFirst = [slow, failing, started];
+    expect(nameMechanism({ ...input, evidence: ranFirst, incidentEvidence: ranFirst })).toMatch(
+      /^background job at peak/,
+    );
+    // scraped once a second, a job's gauge may show a moment after the first slow requests
+    const scraped = [slow, failing, { ...piledUp, onsetMs: T + 1000 }];
+    expect(nameMechanism({ ...input, evidence: scraped, incidentEvidence: scraped })).toMatch(
+      /^background job at peak/,
+    );
+  });
+
   it('errors of a service propagated to its callers only when the callers show it', () => {
     const raised = ev('sshd', 'error logs', { kind: 'errors', source: 'log' });
     const alone = { service: 'sshd', evidence: [raised], events: [], incidentEvidence: [raised] };

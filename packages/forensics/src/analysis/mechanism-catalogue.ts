@@ -52,6 +52,9 @@ function triggerSpan(ev: readonly SignalOnset[]): { fromMs: number; toMs: number
   return Number.isFinite(fromMs) ? { fromMs, toMs } : undefined;
 }
 
+/** How much later than a service's first slowdown or failure its job may show and still be the trigger. */
+const JOB_LEAD_TOLERANCE_MS = 5000;
+
 /** A background job running (started, in progress), not one that slowed down or failed. */
 function jobRan(e: SignalOnset): boolean {
   return /job|batch|cron/i.test(e.name) && !/duration|seconds|latency|fail|error/i.test(e.name);
@@ -84,6 +87,10 @@ export function nameMechanism(input: MechanismInput): string | null {
   // and the trigger failed (refused, errored) rather than slowed down: a blip, not an overload
   const failedAt = firstAt(ev, (e) => e.kind === 'errors');
   const slowedAt = firstAt(ev, (e) => e.kind === 'latency' || e.kind === 'self-time');
+  // A job is the trigger only if it ran before the service's own trouble began (or with it: a
+  // job's metrics are scraped, its requests' spans are not): jobs that pile up in a service that
+  // stalled for another reason (a leak's GC pauses) are a consequence.
+  const jobFirst = jobAt <= Math.min(failedAt, slowedAt) + JOB_LEAD_TOLERANCE_MS;
   if (
     ejectedServices.size > 1 &&
     atOnce &&
@@ -146,11 +153,11 @@ export function nameMechanism(input: MechanismInput): string | null {
     has(input.callerEvidence ?? [], /pool|waiting/i)
   )
     return 'slow or failing database → connection pool saturation in its callers: calls to it lengthened or failed first, connections were held longer (in use = rate × latency) and requests queued for one';
-  if (jobAt < Infinity && jobAt <= queuedAt)
+  if (jobAt < Infinity && jobAt <= queuedAt && jobFirst)
     return 'background job at peak: a batch job contends for the database with user traffic';
   if (has(ev, /pool.*(in_use|waiting|pending)|waiting|pool/i))
     return 'connection pool saturation: slow queries hold every connection (in use = rate × latency) and requests queue for one';
-  if (ev.some(jobRan))
+  if (ev.some(jobRan) && jobFirst)
     return 'background job at peak: a batch job contends for the database with user traffic';
   if (kind(ev, 'cpu') && !kind(ev, 'memory'))
     return 'CPU saturation in the service (contention or a hot loop) slows every request it serves';

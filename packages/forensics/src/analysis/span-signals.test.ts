@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { investigate } from '../investigate.js';
+import { TelemetryStore } from '../store/telemetry-store.js';
 import { tempFolder } from '../test-support/memory-sink.js';
 import {
   type Grid,
@@ -58,6 +59,35 @@ describe('spanSignals', () => {
       const p95 = byId.get('span db p95')?.values ?? new Float64Array();
       expect(p95[0]).toBeLessThan(10);
       expect(p95[p95.length - 2]).toBeGreaterThan(250);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("files a span waiting for a pool as the pool's queue, not as the service's own time", async () => {
+    // a request every 100 ms for 10 min: its pool acquisition takes 1 ms, then 2 s from minute 5
+    const T0 = 1_700_000_000_000;
+    const store = await TelemetryStore.open();
+    try {
+      await store.connection.run(`INSERT INTO spans
+        SELECT 't' || i, 's' || i, NULL, 'api', 'api-1', 'GET /x', 'server', ${T0} + i * 100,
+          CASE WHEN i >= 3000 THEN 2007 ELSE 8 END, 'unset', NULL, 1 FROM range(0, 6000) r(i)
+        UNION ALL SELECT 't' || i, 'a' || i, 's' || i, 'api', 'api-1', 'pg.pool.acquire', 'internal', ${T0} + i * 100 + 1,
+          CASE WHEN i >= 3000 THEN 2000 ELSE 1 END, 'unset', NULL, 1 FROM range(0, 6000) r(i)
+        UNION ALL SELECT 't' || i, 'q' || i, 's' || i, 'api', 'api-1', 'pg.query', 'client',
+          ${T0} + i * 100 + CASE WHEN i >= 3000 THEN 2001 ELSE 2 END, 5, 'unset', '{"peer.service":"postgres"}', 1
+          FROM range(0, 6000) r(i)`);
+      const signals = await spanSignals(store, T0, 1000, 600);
+      const byId = new Map(signals.map((s) => [s.id, s]));
+      const wait = byId.get('span api pool wait p90');
+      expect(wait?.kind).toBe('saturation');
+      expect(wait?.values[100]).toBeLessThan(5);
+      expect(wait?.values[400]).toBeGreaterThanOrEqual(1900);
+      // the request's own time, and that of the spans that call nobody, stay what they were
+      for (const id of ['span api self p90', 'span api leaf self p90']) {
+        const v = byId.get(id)?.values ?? new Float64Array();
+        for (const x of v) if (Number.isFinite(x)) expect(x, id).toBeLessThan(50);
+      }
     } finally {
       await store.close();
     }

@@ -34,6 +34,13 @@ export const SPAN_TIMING_RESOLUTION_MS = 1;
 export const MIN_SPANS_PER_BUCKET = 5;
 
 /**
+ * An internal span that waits for a pooled resource (`pg.pool.acquire`, `pool.checkout`,
+ * `acquire connection`…): its duration is queueing behind whoever holds the pool, not the
+ * service's own work.
+ */
+const POOL_WAIT_NAME = '(pool.*(acquire|wait|checkout))|((acquire|checkout).*(conn|client|pool))';
+
+/**
  * One row per span: its service, caller service (entry spans), times, self time, error, callees.
  * A client span to an uninstrumented peer is filed under the peer (virtual-peers.ts): its duration
  * is the peer's latency, not its caller's own time.
@@ -52,7 +59,8 @@ SELECT sp.service, sp.start_ms AS t, sp.duration_ms AS d,
   (p.span_id IS NULL OR p.service IS DISTINCT FROM sp.service) AS entry,
   p.service AS caller, k.callees, (vc.span_id IS NOT NULL) AS virt,
   CASE WHEN sp.kind = 'internal' AND (sp.attrs LIKE '%"job.name"%'
-    OR regexp_matches(sp.name, '^(job|cron|batch|task|scheduled)\\b', 'i')) THEN sp.name END AS background
+    OR regexp_matches(sp.name, '^(job|cron|batch|task|scheduled)\\b', 'i')) THEN sp.name END AS background,
+  (sp.kind = 'internal' AND regexp_matches(sp.name, '${POOL_WAIT_NAME}', 'i')) AS pool_wait
 FROM spans_v sp
 LEFT JOIN ch ON ch.trace_id = sp.trace_id AND ch.sid = sp.span_id
 LEFT JOIN spans_v p ON p.trace_id = sp.trace_id AND p.span_id = sp.parent_span_id
@@ -200,6 +208,7 @@ export async function spanSignals(
   const edges = new Map<string, SpanRow[]>();
   const gaps = new Map<string, SpanRow[]>();
   const background = new Map<string, SpanRow[]>();
+  const poolWaits = new Map<string, SpanRow[]>();
   const SEP = '\u0000';
   const virtual = new Set<string>();
   for (const r of rows) if (r.virt === true) virtual.add(String(r.service));
@@ -214,6 +223,11 @@ export async function spanSignals(
       leaf: callees.length === 0,
     };
     if (!(row.t >= startMs && row.t < endMs)) continue;
+    // waiting for a pool is a queue's length, apart from the service's own time
+    if (r.pool_wait === true) {
+      push(poolWaits, service, row);
+      continue;
+    }
     push(all, service, row);
     if (typeof r.background === 'string') push(background, `${service}${SEP}${r.background}`, row);
     if (r.entry === true) {
@@ -271,6 +285,20 @@ export async function spanSignals(
           countData: false,
         }),
       );
+  }
+  for (const [service, list] of poolWaits) {
+    const g = gridOf(list, startMs, endMs, stepMs);
+    signals.push(
+      signalOf(g, {
+        id: `span ${service} pool wait p90`,
+        service,
+        kind: 'saturation',
+        name: 'pool acquire wait p90',
+        values: series(g, (b) => quantile(b, (r) => r.d, 0.9)),
+        health: false,
+        countData: false,
+      }),
+    );
   }
   for (const [service, list] of entries) {
     const g = gridOf(list, startMs, endMs, stepMs);
