@@ -20,6 +20,13 @@ const SELF_LABELS = new Set([
 ]);
 
 /**
+ * Labels of a client-side series that name what it called (`observe()`'s outbound metrics say
+ * `dependency`): the series is evidence about that dependency, even one with no metrics of its own
+ * (an external API, a database).
+ */
+export const DEPENDENCY_LABELS: readonly string[] = ['dependency', 'peer_service'];
+
+/**
  * Dependencies that metric labels name: a series of service S with a label whose value is an
  * instance (or the name) of another service T measures S's dealings with T — a load balancer's
  * `backend="app-1"`, a client's `upstream="orders"`. Services known only from metrics (a load
@@ -49,7 +56,9 @@ export async function labelEdges(store: TelemetryStore): Promise<LabelEdge[]> {
     const named = new Set<string>();
     for (const [key, value] of Object.entries(labels)) {
       if (SELF_LABELS.has(key) || key.startsWith('exported_') || typeof value !== 'string') continue;
-      const callee = serviceOf.get(value) ?? (services.has(value) ? value : undefined);
+      const callee =
+        serviceOf.get(value) ??
+        (services.has(value) || (DEPENDENCY_LABELS.includes(key) && value !== '') ? value : undefined);
       if (callee !== undefined && callee !== caller) named.add(callee);
     }
     for (const callee of named) {

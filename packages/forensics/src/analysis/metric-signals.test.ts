@@ -3,12 +3,63 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { investigate } from '../investigate.js';
 import { tempFolder } from '../test-support/memory-sink.js';
+import { labelEdges } from './label-edges.js';
 import { metricSignals, resampleSeries } from './metric-signals.js';
 
 describe('metricSignals', () => {
   const folders: Array<Awaited<ReturnType<typeof tempFolder>>> = [];
   afterAll(async () => {
     for (const f of folders) await f.remove();
+  });
+
+  it("files a caller's series about a dependency with no metrics of its own under that dependency", async () => {
+    const f = await tempFolder();
+    folders.push(f);
+    const t0 = 1_700_000_000;
+    const series = (metric: Record<string, string>) =>
+      JSON.stringify({ metric, values: Array.from({ length: 10 }, (_, i) => [t0 + i, String(i % 2)]) });
+    await writeFile(
+      join(f.dir, 'metrics.jsonl'),
+      [
+        series({
+          __name__: 'http_client_requests_in_flight',
+          service: 'app',
+          instance: 'app-1',
+          dependency: 'pricing',
+        }),
+        // `orders` has metrics of its own: they speak for it
+        series({
+          __name__: 'http_client_requests_in_flight',
+          service: 'app',
+          instance: 'app-1',
+          dependency: 'orders',
+        }),
+        series({ __name__: 'http_server_requests_in_flight', service: 'orders', instance: 'orders-1' }),
+      ].join('\n'),
+    );
+    const { store } = await investigate([f.dir]);
+    try {
+      const { signals } = await metricSignals(store);
+      const pricing = signals.find((s) => s.name.includes('dependency=pricing'));
+      expect(pricing).toMatchObject({
+        service: 'pricing',
+        caller: 'app',
+        instance: null,
+        kind: 'saturation',
+      });
+      const orders = signals.find((s) => s.name.includes('dependency=orders'));
+      expect(orders).toMatchObject({ service: 'app', instance: 'app-1' });
+      expect(orders?.caller).toBeUndefined();
+      const edges = await labelEdges(store);
+      expect(edges).toEqual(
+        expect.arrayContaining([
+          { caller: 'app', callee: 'pricing', count: 1 },
+          { caller: 'app', callee: 'orders', count: 1 },
+        ]),
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   it('reads a latency quantile of 0 as "no requests", not as an instant answer; other zeros stay', async () => {

@@ -6,6 +6,7 @@
 import type { MetricSeries } from '../store/store-queries.js';
 import type { TelemetryStore } from '../store/telemetry-store.js';
 import type { Direction } from './change-point.js';
+import { DEPENDENCY_LABELS } from './label-edges.js';
 import type { Signal, SignalKind } from './signal.js';
 
 interface Classification {
@@ -197,9 +198,24 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
   const sums = new Map<string, (typeof usable)[number]>();
   for (const s of usable)
     if (s.name.endsWith('_sum')) sums.set(`${s.name.slice(0, -4)}|${labelsKey(s.labels)}`, s);
+  // A caller's series about a dependency that has no metrics of its own (its calls to an external
+  // API, a database) speaks for that dependency, as a client span to an uninstrumented peer does.
+  const measured = new Set(usable.flatMap((s) => (s.service === null ? [] : [s.service])));
+  const dependencyOf = (s: (typeof usable)[number]): string | undefined => {
+    for (const key of DEPENDENCY_LABELS) {
+      const v = s.labels[key];
+      if (v !== undefined && v !== '' && v !== s.service && !measured.has(v)) return v;
+    }
+    return undefined;
+  };
   const signals: Signal[] = [];
   for (const s of usable) {
-    const service = s.service ?? s.instance ?? s.labels.__name__ ?? s.name;
+    const dependency = dependencyOf(s);
+    const service = dependency ?? s.service ?? s.instance ?? s.labels.__name__ ?? s.name;
+    const who =
+      dependency === undefined
+        ? { instance: s.instance }
+        : { instance: null, ...(s.service === null ? {} : { caller: s.service }) };
     const stat = s.labels.stat ?? s.labels.quantile ?? '';
     const base = s.name.endsWith('_count') ? s.name.slice(0, -6) : undefined;
     const sum = base === undefined ? undefined : sums.get(`${base}|${labelsKey(s.labels)}`);
@@ -228,7 +244,7 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
     signals.push({
       id: `metric ${s.name}${labelText(s.labels)}${s.instance === null ? '' : `@${s.instance}`}`,
       service,
-      instance: s.instance,
+      ...who,
       source: 'metric',
       kind: c.kind,
       name: `${s.name}${labelText(s.labels)}`,
@@ -245,7 +261,7 @@ export async function metricSignals(store: TelemetryStore): Promise<MetricSignal
       signals.push({
         id: `metric ${base}_mean${labelText(s.labels)}${s.instance === null ? '' : `@${s.instance}`}`,
         service,
-        instance: s.instance,
+        ...who,
         source: 'metric',
         kind: m.kind,
         name: `${base}_mean${labelText(s.labels)}`,

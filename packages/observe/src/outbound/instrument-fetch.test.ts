@@ -43,6 +43,40 @@ describe('instrumentFetch', () => {
     traced = undefined;
   });
 
+  it('counts a call in flight from its start to its answer or failure', async () => {
+    // a second server that answers only when told to
+    let release: (() => void) | undefined;
+    const slow = createServer((_req, res) => {
+      release = () => {
+        res.writeHead(200, { connection: 'close' });
+        res.end('late');
+      };
+    });
+    const slowPort = await listen(slow);
+    try {
+      const fetch = instrumentFetch(globalThis.fetch, {
+        registry,
+        dependency: (u) => (u.port === String(slowPort) ? 'pricing' : 'other'),
+      });
+      const inFlight = async () => {
+        const m = await registry.getSingleMetric('http_client_requests_in_flight')?.get();
+        return Object.fromEntries((m?.values ?? []).map((v) => [String(v.labels.dependency), v.value]));
+      };
+      const pending = fetch(`http://127.0.0.1:${slowPort}/price`);
+      while (release === undefined) await new Promise((r) => setTimeout(r, 5));
+      expect(await inFlight()).toEqual({ pricing: 1 });
+      release();
+      expect((await pending).status).toBe(200);
+      expect(await inFlight()).toEqual({ pricing: 0 });
+      // a call that fails leaves flight too
+      await expect(fetch(`http://127.0.0.1:${refusedPort}/x`)).rejects.toThrow();
+      expect(await inFlight()).toEqual({ pricing: 0, other: 0 });
+    } finally {
+      slow.closeAllConnections();
+      await new Promise((r) => slow.close(r));
+    }
+  });
+
   it('counts and times calls by dependency (host by default), method and status class', async () => {
     const fetch = instrumentFetch(globalThis.fetch, { registry });
     expect((await fetch(`http://127.0.0.1:${port}/ok`)).status).toBe(200);

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { HTTP_BUCKETS } from '../metrics/http-metrics.js';
 import { RouteLimiter } from '../metrics/route-label.js';
 import type { FetchLike } from '../traces/http.js';
@@ -34,8 +34,22 @@ export class OutboundMetrics {
   private readonly duration: Histogram<Labels>;
   private readonly series = new Map<string, Series>();
   private readonly dependencies: RouteLimiter;
+  /** Calls started and not yet answered, per dependency label. */
+  private readonly inFlight = new Map<string, number>();
 
   constructor(registry: Registry, maxDependencies = 100) {
+    const inFlight = this.inFlight;
+    // A call that hangs is counted here from its start; the histogram sees it only once it ends
+    // (30 s later, or never): the first sign of scenario 7's slow dependency without a timeout.
+    new Gauge({
+      name: 'http_client_requests_in_flight',
+      help: 'Outgoing HTTP calls started and not yet answered (or failed), by dependency',
+      labelNames: ['dependency'],
+      registers: [registry],
+      collect() {
+        for (const [dependency, n] of inFlight) this.set({ dependency }, n);
+      },
+    });
     const labelNames = ['dependency', 'method', 'status_class'] as const;
     this.requests = new Counter({
       name: 'http_client_requests_total',
@@ -53,9 +67,20 @@ export class OutboundMetrics {
     this.dependencies = new RouteLimiter(maxDependencies);
   }
 
-  /** Records one call; past 100 distinct dependencies, new ones are `other`. */
-  record(dependency: string, method: string, status: StatusClass, seconds: number): void {
+  /** A call to `dependency` starts; returns its label, to pass to {@link record} when it ends. */
+  begin(dependency: string): string {
     const dep = this.dependencies.label(dependency);
+    this.inFlight.set(dep, (this.inFlight.get(dep) ?? 0) + 1);
+    return dep;
+  }
+
+  /**
+   * Records one call; past 100 distinct dependencies, new ones are `other`. `started`: the call
+   * was counted in flight by {@link begin}, and no longer is.
+   */
+  record(dependency: string, method: string, status: StatusClass, seconds: number, started = false): void {
+    const dep = this.dependencies.label(dependency);
+    if (started) this.inFlight.set(dep, Math.max(0, (this.inFlight.get(dep) ?? 1) - 1));
     const m = METHODS.has(method) ? method : 'OTHER';
     const key = `${dep}\u0000${m}\u0000${status}`;
     let s = this.series.get(key);
@@ -114,15 +139,16 @@ export function instrumentFetch(fetchImpl: FetchLike, options: InstrumentFetchOp
       dependency = 'unknown';
     }
     const method = (init?.method ?? (isRequest ? input.method : 'GET')).toUpperCase();
+    const label = metrics.begin(dependency);
     const start = performance.now();
     let res: Response;
     try {
       res = await fetchImpl(input, init);
     } catch (e) {
-      metrics.record(dependency, method, 'error', (performance.now() - start) / 1000);
+      metrics.record(label, method, 'error', (performance.now() - start) / 1000, true);
       throw e;
     }
-    metrics.record(dependency, method, statusClass(res.status), (performance.now() - start) / 1000);
+    metrics.record(label, method, statusClass(res.status), (performance.now() - start) / 1000, true);
     return res;
   };
 }
