@@ -73,8 +73,10 @@ export function judgeCauses(
 }
 
 /**
- * Runs the forensics engine on each mode's bundle, exactly as a user would on their own telemetry
- * (it never sees the ground truth), and scores its ranking against the injections. The lab and
+ * Runs the forensics engine on each mode's bundle, exactly as a user would on their own telemetry,
+ * and scores its ranking against the injections. The bundle's events include the injections (a
+ * chaos tool's log would too): they show in the timeline, and no ranking or mechanism rule reads
+ * them (those match ejections, failed health checks and crashes only). The lab and
  * forensics stay independent: this glue lives in the CLI. Writes `forensics.json` and adds a
  * `forensics` section to `summary.json`.
  */
