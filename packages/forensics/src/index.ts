@@ -53,6 +53,7 @@ export type {
   MetricSeries,
   MetricSeriesFilter,
   ServiceSummary,
+  SignalRange,
   SpanEdge,
   SpanRecord,
   StoreQueries,

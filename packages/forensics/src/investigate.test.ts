@@ -300,6 +300,13 @@ describe('investigate: store, bulk path, clock offsets', () => {
       8 * 3_600_000,
       -3,
     );
+    // and its logs and spans do not overlap at all
+    expect(report.clockSuspicions.find((c) => c.kind === 'disjoint-ranges')).toMatchObject({
+      service: 'skewed',
+      detail: 'logs and spans do not overlap (midpoints 480 min apart)',
+    });
+    expect(report.services).toEqual(['skewed']);
+    expect(report.timeRange).toEqual({ fromMs: 1700000000000, toMs: 1700000009000 + 8 * 3_600_000 });
   });
 
   it('a log file whose records name no service is named after the file, in both paths; syslog names the program', async () => {

@@ -12,7 +12,7 @@ import {
   pullPrometheus,
 } from './live/prometheus-source.js';
 import { type ClockSuspicion, findClockSuspicions } from './quality/clock-offsets.js';
-import type { TimeRange } from './store/store-queries.js';
+import { rangeOf, servicesOf, type TimeRange } from './store/store-queries.js';
 import { TelemetryStore } from './store/telemetry-store.js';
 import { parseTimeZone, type TimeZone, UTC } from './time/time-zone.js';
 
@@ -229,6 +229,7 @@ export async function investigate(
       options.onFile?.(report);
     }
     await store.finishIngest();
+    const ranges = await store.queries.signalRanges();
     const report: IngestReport = {
       files: reports,
       totals: {
@@ -243,9 +244,9 @@ export async function investigate(
         spans: await count(store, 'SELECT count(*) FROM spans'),
         events: await count(store, 'SELECT count(*) FROM events'),
       },
-      timeRange: (await store.queries.timeRange()) ?? null,
-      services: (await store.queries.services()).map((s) => s.service),
-      clockSuspicions: await findClockSuspicions(store),
+      timeRange: rangeOf(ranges) ?? null,
+      services: servicesOf(ranges, await store.queries.seriesPerService()).map((s) => s.service),
+      clockSuspicions: await findClockSuspicions(store, ranges),
       store: store.path,
       durationMs: Math.round(performance.now() - started),
     };

@@ -323,6 +323,7 @@ async function load(
   let rejected = 0;
   let secondPass = 0;
   let removedTimeless = 0;
+  let unmined = 0;
   try {
     await insertRows(numeric ? 'numbers' : 'text');
     phase('read');
@@ -339,13 +340,17 @@ async function load(
         phase('times as text');
       }
     }
-    // one scan for the report's figures; the DELETE (another scan) only when some rows lack a time
+    // one scan for the report's figures and for whether any row awaits mining; the DELETE (another
+    // scan) only when some rows lack a time
     const stats = await store.query(`SELECT count(*) FILTER (WHERE t_ms IS NULL)::DOUBLE AS bad,
         count(t_ms)::DOUBLE AS ok, min(t_ms) AS lo, max(t_ms) AS hi,
+        count(*) FILTER (WHERE t_ms IS NOT NULL AND starts_with(template_id, ${sqlString(UNMINED)}))::DOUBLE AS unmined,
         list_sort(list(DISTINCT service) FILTER (WHERE t_ms IS NOT NULL))[1:10000] AS services
       FROM logs WHERE file_id = ${fileId}`);
     const row = stats[0] ?? {};
     const bad = Number(row.bad ?? 0);
+    unmined = Number(row.unmined ?? 0);
+    phase(`stats (${unmined} to mine)`);
     if (bad > 0) await db.run(`DELETE FROM logs WHERE file_id = ${fileId} AND t_ms IS NULL`);
     // the records the first pass could not time and the second did not read (no time key at all)
     // are rejected too; the second pass's own failures are among `bad`
@@ -369,7 +374,7 @@ async function load(
     return false;
   }
   try {
-    await mineUncovered(store, fileId, mine);
+    if (unmined > 0) await mineUncovered(store, fileId, mine);
     phase('mine');
     if (rejected > 0) await sampleRejects(source, rejected, report);
     phase('done');

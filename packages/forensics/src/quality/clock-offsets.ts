@@ -1,4 +1,4 @@
-import type { Queryable } from '../store/store-queries.js';
+import { type Queryable, type SignalRange, StoreQueries } from '../store/store-queries.js';
 
 /** A service whose clocks disagree between signals. */
 export interface ClockSuspicion {
@@ -22,7 +22,11 @@ function n(row: Record<string, unknown>, key: string): number {
  * Looks for clock offsets: per service, logs that carry a trace id should fall inside (or near)
  * their span; and a service's logs, spans and metric samples should overlap in time.
  */
-export async function findClockSuspicions(db: Queryable): Promise<ClockSuspicion[]> {
+export async function findClockSuspicions(
+  db: Queryable,
+  /** The store's signal ranges, when the caller has them already (they cost a scan of each table). */
+  ranges?: readonly SignalRange[],
+): Promise<ClockSuspicion[]> {
   const out: ClockSuspicion[] = [];
   const joined = await db.query(`
     WITH j AS (
@@ -44,23 +48,31 @@ export async function findClockSuspicions(db: Queryable): Promise<ClockSuspicion
       });
     }
   }
-  const ranges = await db.query(`
-    WITH r AS (
-      SELECT service, 'logs' AS sig, min(t_ms) lo, max(t_ms) hi FROM logs WHERE service IS NOT NULL GROUP BY 1
-      UNION ALL SELECT service, 'spans', min(start_ms), max(start_ms + duration_ms) FROM spans WHERE service IS NOT NULL GROUP BY 1
-      UNION ALL SELECT s.service, 'metrics', min(m.t_ms), max(m.t_ms) FROM metric_samples m JOIN series s USING (series_id)
-        WHERE s.service IS NOT NULL GROUP BY 1)
-    SELECT a.service, a.sig AS a_sig, b.sig AS b_sig, a.lo a_lo, a.hi a_hi, b.lo b_lo, b.hi b_hi
-    FROM r a JOIN r b ON a.service = b.service AND a.sig < b.sig
-    WHERE a.lo > b.hi + ${DISJOINT_MS} OR b.lo > a.hi + ${DISJOINT_MS} ORDER BY 1, 2, 3`);
-  for (const r of ranges) {
-    const offset = (n(r, 'a_lo') + n(r, 'a_hi')) / 2 - (n(r, 'b_lo') + n(r, 'b_hi')) / 2;
-    out.push({
-      service: String(r.service),
-      kind: 'disjoint-ranges',
-      offsetMs: offset,
-      detail: `${String(r.a_sig)} and ${String(r.b_sig)} do not overlap (midpoints ${Math.round(offset / 60_000)} min apart)`,
-    });
+  const bySignal = new Map<string, Map<string, { lo: number; hi: number }>>();
+  for (const r of ranges ?? (await new StoreQueries(db).signalRanges())) {
+    if (r.service === null || r.fromMs === null || r.toMs === null || r.signal === 'events') continue;
+    let of = bySignal.get(r.service);
+    if (of === undefined) bySignal.set(r.service, (of = new Map()));
+    of.set(r.signal, { lo: r.fromMs, hi: r.toMs });
+  }
+  for (const [service, of] of [...bySignal].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const signals = [...of.keys()].sort();
+    for (let i = 0; i < signals.length; i++) {
+      for (let j = i + 1; j < signals.length; j++) {
+        const [aSig, bSig] = [signals[i] as string, signals[j] as string];
+        const a = of.get(aSig);
+        const b = of.get(bSig);
+        if (a === undefined || b === undefined) continue;
+        if (!(a.lo > b.hi + DISJOINT_MS || b.lo > a.hi + DISJOINT_MS)) continue;
+        const offset = (a.lo + a.hi) / 2 - (b.lo + b.hi) / 2;
+        out.push({
+          service,
+          kind: 'disjoint-ranges',
+          offsetMs: offset,
+          detail: `${aSig} and ${bSig} do not overlap (midpoints ${Math.round(offset / 60_000)} min apart)`,
+        });
+      }
+    }
   }
   return out;
 }

@@ -23,6 +23,58 @@ export interface ServiceSummary {
   readonly events: number;
 }
 
+/** One service's records of one kind of signal (see `StoreQueries.signalRanges`). */
+export interface SignalRange {
+  readonly service: string | null;
+  readonly signal: 'logs' | 'spans' | 'metrics' | 'events';
+  readonly count: number;
+  /** Logs at error or fatal, spans with status error; 0 for metrics and events. */
+  readonly errors: number;
+  /** First and last time (a span's end); null when no record has one. */
+  readonly fromMs: number | null;
+  readonly toMs: number | null;
+}
+
+/** The earliest and latest time over `ranges`, or undefined when none has a time. */
+export function rangeOf(ranges: readonly SignalRange[]): TimeRange | undefined {
+  let fromMs = Number.POSITIVE_INFINITY;
+  let toMs = Number.NEGATIVE_INFINITY;
+  for (const r of ranges) {
+    if (r.fromMs !== null) fromMs = Math.min(fromMs, r.fromMs);
+    if (r.toMs !== null) toMs = Math.max(toMs, r.toMs);
+  }
+  return fromMs <= toMs ? { fromMs, toMs } : undefined;
+}
+
+/** The named services of `ranges` with their counts, by name. */
+export function servicesOf(
+  ranges: readonly SignalRange[],
+  seriesPerService: ReadonlyMap<string, number>,
+): ServiceSummary[] {
+  const out = new Map<string, { -readonly [K in keyof ServiceSummary]: ServiceSummary[K] }>();
+  const entry = (service: string) => {
+    let e = out.get(service);
+    if (e === undefined) {
+      e = { service, logs: 0, errorLogs: 0, spans: 0, errorSpans: 0, series: 0, events: 0 };
+      out.set(service, e);
+    }
+    return e;
+  };
+  for (const r of ranges) {
+    if (r.service === null) continue;
+    const e = entry(r.service);
+    if (r.signal === 'logs') {
+      e.logs += r.count;
+      e.errorLogs += r.errors;
+    } else if (r.signal === 'spans') {
+      e.spans += r.count;
+      e.errorSpans += r.errors;
+    } else if (r.signal === 'events') e.events += r.count;
+  }
+  for (const [service, count] of seriesPerService) entry(service).series = count;
+  return [...out.values()].sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+}
+
 export interface MetricSeriesFilter {
   /** Exact metric name. */
   readonly name?: string;
@@ -158,40 +210,46 @@ export class StoreQueries {
 
   /** The earliest and latest time of any stored record, or undefined for an empty store. */
   async timeRange(): Promise<TimeRange | undefined> {
-    const rows = await this.db.query(`
-      SELECT min(lo) AS lo, max(hi) AS hi FROM (
-        SELECT min(t_ms) lo, max(t_ms) hi FROM logs
-        UNION ALL SELECT min(t_ms), max(t_ms) FROM metric_samples
-        UNION ALL SELECT min(start_ms), max(start_ms + duration_ms) FROM spans
-        UNION ALL SELECT min(t_ms), max(t_ms) FROM events)`);
-    const row = rows[0];
-    if (row === undefined || row.lo === null) return undefined;
-    return { fromMs: n(row, 'lo'), toMs: n(row, 'hi') };
+    return rangeOf(await this.signalRanges());
   }
 
   /** Every service seen in logs, spans, metric series or events, with counts. */
   async services(): Promise<ServiceSummary[]> {
+    return servicesOf(await this.signalRanges(), await this.seriesPerService());
+  }
+
+  /**
+   * Per service (null: records naming none) and kind of signal: records, errors, first and last
+   * time. One scan of each table, from which the time range, the services and the clock checks
+   * are all read (each of them scanning 10 M log rows again cost a twentieth of the ingest).
+   */
+  async signalRanges(): Promise<SignalRange[]> {
     const rows = await this.db.query(`
-      WITH l AS (SELECT service, count(*) c, count(*) FILTER (WHERE level IN ('error','fatal')) e FROM logs GROUP BY 1),
-           sp AS (SELECT service, count(*) c, count(*) FILTER (WHERE status = 'error') e FROM spans GROUP BY 1),
-           se AS (SELECT service, count(*) c FROM series GROUP BY 1),
-           ev AS (SELECT service, count(*) c FROM events GROUP BY 1),
-           names AS (SELECT service FROM l UNION SELECT service FROM sp UNION SELECT service FROM se UNION SELECT service FROM ev)
-      SELECT names.service, coalesce(l.c,0)::DOUBLE logs, coalesce(l.e,0)::DOUBLE error_logs,
-             coalesce(sp.c,0)::DOUBLE spans, coalesce(sp.e,0)::DOUBLE error_spans,
-             coalesce(se.c,0)::DOUBLE series, coalesce(ev.c,0)::DOUBLE events
-      FROM names LEFT JOIN l USING (service) LEFT JOIN sp USING (service) LEFT JOIN se USING (service)
-        LEFT JOIN ev USING (service)
-      WHERE names.service IS NOT NULL ORDER BY names.service`);
+      SELECT service, 'logs' AS signal, count(*)::DOUBLE n,
+        count(*) FILTER (WHERE level IN ('error','fatal'))::DOUBLE e, min(t_ms) lo, max(t_ms) hi
+      FROM logs GROUP BY 1
+      UNION ALL SELECT service, 'spans', count(*)::DOUBLE, count(*) FILTER (WHERE status = 'error')::DOUBLE,
+        min(start_ms), max(start_ms + duration_ms) FROM spans GROUP BY 1
+      UNION ALL SELECT s.service, 'metrics', count(*)::DOUBLE, 0, min(m.t_ms), max(m.t_ms)
+        FROM metric_samples m LEFT JOIN series s USING (series_id) GROUP BY 1
+      UNION ALL SELECT service, 'events', count(*)::DOUBLE, 0, min(t_ms), max(t_ms) FROM events GROUP BY 1
+      ORDER BY 1, 2`);
     return rows.map((r) => ({
-      service: s(r, 'service') ?? '',
-      logs: n(r, 'logs'),
-      errorLogs: n(r, 'error_logs'),
-      spans: n(r, 'spans'),
-      errorSpans: n(r, 'error_spans'),
-      series: n(r, 'series'),
-      events: n(r, 'events'),
+      service: s(r, 'service'),
+      signal: String(r.signal) as SignalRange['signal'],
+      count: n(r, 'n'),
+      errors: n(r, 'e'),
+      fromMs: r.lo === null ? null : n(r, 'lo'),
+      toMs: r.hi === null ? null : n(r, 'hi'),
     }));
+  }
+
+  /** Metric series per service (series, not samples). */
+  async seriesPerService(): Promise<ReadonlyMap<string, number>> {
+    const rows = await this.db.query(
+      'SELECT service, count(*)::DOUBLE AS n FROM series WHERE service IS NOT NULL GROUP BY 1',
+    );
+    return new Map(rows.map((r) => [String(r.service), n(r, 'n')]));
   }
 
   /** Series matching `filter`, each with its samples (in the window, time-ordered). */
