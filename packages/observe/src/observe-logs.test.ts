@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -98,6 +98,33 @@ describe('observe() with logs', () => {
     expect(access2?.request_id).toBe(generated.headers.get('x-request-id'));
     // the access line names the route, never the query string
     expect(readFileSync(file, 'utf8')).not.toContain('secret');
+  });
+
+  it('a held access line reaches the file with the buffer\'s next timed flush, before close()', async () => {
+    const file = join(tempDir(), 'app.jsonl');
+    const obs = observe({ service: 'api', logs: { destination: file } });
+    cleanups.push(() => obs.close());
+    const server = createServer((req, res) => {
+      if (obs.handler(req, res)) return;
+      res.end('ok');
+    });
+    obs.instrumentHttpServer(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => {
+      server.closeAllConnections();
+      return new Promise((r) => server.close(r));
+    });
+    const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/quiet`);
+    await res.text();
+    // one request is far from a batch: only the buffer's flush (every second) can write it
+    const deadline = Date.now() + 5000;
+    let lines: Line[] = [];
+    while (Date.now() < deadline) {
+      lines = existsSync(file) ? readLines(file) : [];
+      if (lines.length > 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(lines).toMatchObject([{ msg: 'request completed', route: 'GET /quiet', status: 200 }]);
   });
 
   it('adds trace ids with traces, and logs 5xx answers as errors with the pool state', async () => {

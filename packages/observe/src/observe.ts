@@ -30,6 +30,9 @@ import { type FetchLike, tracedFetch } from './traces/http.js';
 import { tracePool } from './traces/pool.js';
 import { type CreateTracingOptions, createTracing, type Tracing } from './traces/tracing.js';
 
+/** Requests whose access lines are formatted together, into a buffered log file. */
+const ACCESS_LOG_BATCH = 64;
+
 export interface ObserveOptions {
   /** The `service` label on every series. */
   readonly service: string;
@@ -236,10 +239,18 @@ export function observe(options: ObserveOptions): Observer {
         return first === undefined ? {} : { ...first.poolState() };
       },
     });
+    // Into a buffered file, access lines are held and formatted 64 at a time (see `accessLog`); the
+    // file drains them before it takes any other line and before each flush.
     const accessLog =
       o.accessLog === false
         ? undefined
-        : makeAccessLog(log, { destination, service: options.service, instance });
+        : makeAccessLog(log, {
+            destination,
+            service: options.service,
+            instance,
+            ...(file?.buffered === true ? { batch: ACCESS_LOG_BATCH } : {}),
+          });
+    if (accessLog !== undefined && file?.buffered === true) file.onDrain(accessLog.drain);
     return { log, file, accessLog };
   }
 

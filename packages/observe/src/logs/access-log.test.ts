@@ -76,3 +76,77 @@ describe('accessLog', () => {
     ]);
   });
 });
+
+describe('accessLog with batch', () => {
+  /** A destination that drains the access log before it takes a line, as a buffered file does. */
+  function batched(batch: number) {
+    const chunks: string[] = [];
+    let drain = () => {};
+    const destination = {
+      write: (text: string) => {
+        drain();
+        chunks.push(text);
+      },
+    };
+    const write = accessLog(pino({ base: null, timestamp: false }, destination), {
+      destination,
+      service: 'api',
+      instance: 'a-1',
+      batch,
+    });
+    drain = write.drain;
+    const lines = () => chunks.join('').split('\n').filter((l) => l !== '');
+    return { chunks, lines, write };
+  }
+  const withoutTime = (line: string) => {
+    const { time: _time, ...rest } = JSON.parse(line) as Record<string, unknown>;
+    return rest;
+  };
+
+  it('writes the same lines in the same order as one line at a time, 5xx lines from the logger included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(
+          fc.record({
+            route: fc.constantFrom('GET /a', 'POST /b', 'GET /"c"'),
+            status: fc.constantFrom(200, 201, 404, 500, 503),
+            id: fc.string({ maxLength: 8 }),
+            micros: fc.integer({ min: 0, max: 5_000_000 }),
+          }),
+          { maxLength: 40 },
+        ),
+        (batch, requests) => {
+          const one = capture();
+          const many = batched(batch);
+          for (const r of requests) {
+            const args = [request('GET'), response(r.status), r.route, String(r.status), r.micros / 1e6] as const;
+            one.write(...args, { request_id: r.id });
+            many.write(...args, { request_id: r.id });
+          }
+          many.write.drain();
+          const expected = one.lines.map(withoutTime);
+          expect(many.lines().map(withoutTime)).toEqual(
+            expected.map((l) => (l.level === 'info' ? { ...l, service: 'api', instance: 'a-1' } : l)),
+          );
+        },
+      ),
+    );
+  });
+
+  it('holds lines until `batch` requests are held or drain() is called, then writes them in one piece', () => {
+    const { chunks, lines, write } = batched(3);
+    const ok = (id: string) => write(request('GET'), response(200), 'GET /', '200', 0.001, { request_id: id });
+    ok('a');
+    ok('b');
+    expect(chunks).toEqual([]);
+    ok('c');
+    expect(chunks).toHaveLength(1);
+    expect(lines().map((l) => (JSON.parse(l) as { request_id: string }).request_id)).toEqual(['a', 'b', 'c']);
+    ok('d');
+    write.drain();
+    write.drain();
+    expect(chunks).toHaveLength(2);
+    expect(lines()).toHaveLength(4);
+  });
+});

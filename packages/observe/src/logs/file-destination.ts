@@ -26,6 +26,16 @@ export interface FileDestination {
   /** What a pino logger (or the access log) writes lines to. */
   readonly stream: DestinationStream;
   stats(): LogWriteStats;
+  /**
+   * Whether lines are buffered (`bufferBytes` > 0): only then can a writer hold lines back and
+   * hand them over at {@link FileDestination.onDrain}.
+   */
+  readonly buffered: boolean;
+  /**
+   * Registers what must run before any line is taken and before every flush (a batching access
+   * log writes the lines it holds), so that held lines keep their place and their deadline.
+   */
+  onDrain(drain: () => void): void;
   /** Writes what is buffered and closes the file; resolves (never rejects) within `timeoutMs`. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -63,6 +73,8 @@ export function fileDestination(path: string, options: FileDestinationOptions = 
   return {
     stream,
     stats: () => ({ writeErrors, droppedBytes }),
+    buffered: buffer !== undefined,
+    onDrain: (drain) => buffer?.drains.push(drain),
     close: (timeoutMs = 2000) => {
       closing ??= new Promise<void>((resolve) => {
         const timer = setTimeout(done, timeoutMs);
@@ -95,6 +107,8 @@ export function fileDestination(path: string, options: FileDestinationOptions = 
 class LineBuffer implements DestinationStream {
   private lines: string[] = [];
   private length = 0;
+  /** Run before a line is taken and before a flush (see `FileDestination.onDrain`). */
+  readonly drains: (() => void)[] = [];
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
@@ -109,6 +123,7 @@ class LineBuffer implements DestinationStream {
 
   write(line: string): void {
     if (this.closed) return;
+    for (const drain of this.drains) drain();
     this.lines.push(line);
     this.length += line.length;
     if (this.length >= this.minLength) this.flush();
@@ -116,6 +131,7 @@ class LineBuffer implements DestinationStream {
 
   /** Hands what is gathered to the file (written asynchronously). */
   flush(): void {
+    for (const drain of this.drains) drain();
     if (this.lines.length === 0) return;
     const chunk = this.lines.length === 1 ? (this.lines[0] as string) : this.lines.join('');
     this.lines = [];
