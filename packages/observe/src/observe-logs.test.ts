@@ -100,7 +100,7 @@ describe('observe() with logs', () => {
     expect(readFileSync(file, 'utf8')).not.toContain('secret');
   });
 
-  it('a held access line reaches the file with the buffer\'s next timed flush, before close()', async () => {
+  it("a held access line reaches the file with the buffer's next timed flush, before close()", async () => {
     const file = join(tempDir(), 'app.jsonl');
     const obs = observe({ service: 'api', logs: { destination: file } });
     cleanups.push(() => obs.close());

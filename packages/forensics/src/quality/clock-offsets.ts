@@ -52,7 +52,10 @@ export async function findClockSuspicions(
   for (const r of ranges ?? (await new StoreQueries(db).signalRanges())) {
     if (r.service === null || r.fromMs === null || r.toMs === null || r.signal === 'events') continue;
     let of = bySignal.get(r.service);
-    if (of === undefined) bySignal.set(r.service, (of = new Map()));
+    if (of === undefined) {
+      of = new Map();
+      bySignal.set(r.service, of);
+    }
     of.set(r.signal, { lo: r.fromMs, hi: r.toMs });
   }
   for (const [service, of] of [...bySignal].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {

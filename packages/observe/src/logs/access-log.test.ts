@@ -95,7 +95,11 @@ describe('accessLog with batch', () => {
       batch,
     });
     drain = write.drain;
-    const lines = () => chunks.join('').split('\n').filter((l) => l !== '');
+    const lines = () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((l) => l !== '');
     return { chunks, lines, write };
   }
   const withoutTime = (line: string) => {
@@ -120,7 +124,13 @@ describe('accessLog with batch', () => {
           const one = capture();
           const many = batched(batch);
           for (const r of requests) {
-            const args = [request('GET'), response(r.status), r.route, String(r.status), r.micros / 1e6] as const;
+            const args = [
+              request('GET'),
+              response(r.status),
+              r.route,
+              String(r.status),
+              r.micros / 1e6,
+            ] as const;
             one.write(...args, { request_id: r.id });
             many.write(...args, { request_id: r.id });
           }
@@ -136,7 +146,8 @@ describe('accessLog with batch', () => {
 
   it('holds lines until `batch` requests are held or drain() is called, then writes them in one piece', () => {
     const { chunks, lines, write } = batched(3);
-    const ok = (id: string) => write(request('GET'), response(200), 'GET /', '200', 0.001, { request_id: id });
+    const ok = (id: string) =>
+      write(request('GET'), response(200), 'GET /', '200', 0.001, { request_id: id });
     ok('a');
     ok('b');
     expect(chunks).toEqual([]);
