@@ -72,6 +72,43 @@ describe('analyze on synthetic stores', () => {
     }
   });
 
+  it('logs of two systems years apart are each read on their own grid: both incidents, each dated to seconds', async () => {
+    // two hours of each system's logs at 20 lines/s, in 2015 and in 2020; each has an error surge
+    const A0 = Date.UTC(2015, 2, 3, 8);
+    const B0 = Date.UTC(2020, 6, 9, 14);
+    const truthA = A0 + 80 * 60_000 + 7_000;
+    const truthB = B0 + 50 * 60_000 + 3_000;
+    const store = await TelemetryStore.open();
+    try {
+      for (const [t0, service, truth, message] of [
+        [A0, 'web', truthA, 'upstream timed out'],
+        [B0, 'db', truthB, 'deadlock detected'],
+      ] as const) {
+        await store.connection.run(`INSERT INTO logs SELECT ${t0} + i * 50.0, '${service}', NULL, 'info',
+          'request completed', 'T1', NULL, NULL, NULL, NULL, 1, NULL FROM range(0, 144000) r(i)`);
+        await store.connection.run(`INSERT INTO logs SELECT ${truth} + i * 100.0, '${service}', NULL, 'error',
+          '${message}', 'T2-${service}', NULL, NULL, NULL, NULL, 1, NULL FROM range(0, 6000) r(i)`);
+      }
+      const analysis = await analyze(store);
+      const byService = new Map(analysis.incidents.map((i) => [i.causes[0]?.service, i]));
+      for (const [service, truth] of [
+        ['web', truthA],
+        ['db', truthB],
+      ] as const) {
+        const incident = byService.get(service);
+        expect(incident, service).toBeDefined();
+        expect(Math.abs((incident?.onsetMs ?? 0) - truth)).toBeLessThanOrEqual(5000);
+      }
+      expect(analysis.stepMs.event).toBeLessThanOrEqual(5000);
+      // with `around`, only the range holding that time is read
+      const around = await analyze(store, { aroundMs: truthA });
+      expect(around.incidents[0]?.causes[0]?.service).toBe('web');
+      expect(around.incidents.every((i) => i.causes[0]?.service !== 'db')).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('metrics only, two recordings joined: the service whose CPU rose wins, falls elsewhere do not count', async () => {
     const dir = await folder();
     const { joinMs } = await writeJoinedMetricsIncident(dir, 'payment');

@@ -34,13 +34,45 @@ const num = (r: Row | undefined, k: string): number => {
   return typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : Number.NaN;
 };
 
+type EventRange = { readonly fromMs: number; readonly toMs: number };
+const inRange = (t: number, r: EventRange) => t >= r.fromMs && t < r.toMs;
+
+/** A silence of the spans and logs this long splits them into ranges read apart. */
+const SEGMENT_GAP_MS = 24 * 3_600_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * The ranges of hours holding spans or logs, split where none came for a day or more: files from
+ * unrelated times (ten systems' logs, years apart) are each read on a grid of their own, instead
+ * of one grid over the years between them whose buckets are too coarse to see anything. With
+ * `aroundMs`, only the range holding that time (or the nearest). None when there is no split.
+ */
+async function eventSegments(store: TelemetryStore, aroundMs?: number): Promise<EventRange[]> {
+  const rows = await store.query(`SELECT h FROM (
+      SELECT floor(start_ms / ${HOUR_MS}) AS h FROM spans WHERE start_ms IS NOT NULL
+      UNION SELECT floor(t_ms / ${HOUR_MS}) FROM logs WHERE t_ms IS NOT NULL) ORDER BY h`);
+  const ranges: { fromMs: number; toMs: number }[] = [];
+  for (const r of rows) {
+    const at = num(r, 'h') * HOUR_MS;
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && at - last.toMs < SEGMENT_GAP_MS) last.toMs = at + HOUR_MS;
+    else ranges.push({ fromMs: at, toMs: at + HOUR_MS });
+  }
+  if (ranges.length <= 1) return [];
+  if (aroundMs === undefined) return ranges;
+  const distance = (r: EventRange) =>
+    inRange(aroundMs, r) ? 0 : Math.min(Math.abs(aroundMs - r.fromMs), Math.abs(aroundMs - r.toMs));
+  const nearest = ranges.reduce((a, r) => (distance(r) < distance(a) ? r : a));
+  return [nearest];
+}
+
 /**
  * Span and log signals on one grid over the range where spans and logs exist (or over `range`:
  * the events in it only).
  */
 async function eventSignals(
   store: TelemetryStore,
-  range?: { readonly fromMs: number; readonly toMs: number },
+  range?: EventRange,
 ): Promise<{ signals: Signal[]; stepMs: number | null }> {
   const within = (col: string) => (range === undefined ? '' : `WHERE ${col} >= $from AND ${col} < $to`);
   const rows = await store.query(
@@ -237,23 +269,44 @@ async function zoomIn(
 export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {}): Promise<Analysis> {
   const started = performance.now();
   const metrics = await metricSignals(store);
-  const events = await eventSignals(store);
-  const traced = new Set(events.signals.filter((s) => s.source === 'span').map((s) => s.service));
+  const segments = await eventSegments(store, options.aroundMs);
+  const parts: { range: EventRange | undefined; signals: Signal[]; stepMs: number | null }[] = [];
+  for (const range of segments.length === 0 ? [undefined] : segments)
+    parts.push({ range, ...(await eventSignals(store, range)) });
+  const eventSignalsAll = parts.flatMap((p) => p.signals);
+  const traced = new Set(eventSignalsAll.filter((s) => s.source === 'span').map((s) => s.service));
   const metricsSeen = metrics.signals.map((s) => secondaryWhereTraced(s, traced));
-  const signals = [...metricsSeen, ...events.signals];
-  const windows = findIncidents(signals, {
-    ...(options.aroundMs === undefined ? {} : { aroundMs: options.aroundMs }),
-    max: options.maxIncidents ?? 5,
-  });
+  const signals = [...metricsSeen, ...eventSignalsAll];
+  const max = options.maxIncidents ?? 5;
+  const around = options.aroundMs === undefined ? {} : { aroundMs: options.aroundMs };
+  // Each range of events is read on its own grid, with the metrics; an incident belongs to the
+  // range its onset falls in (the metrics' own incidents elsewhere come from a pass of their own).
+  const found: { window: IncidentWindow; part: (typeof parts)[number] }[] = [];
+  for (const part of parts) {
+    for (const window of findIncidents([...metricsSeen, ...part.signals], { ...around, max }))
+      if (part.range === undefined || inRange(window.onsetMs, part.range)) found.push({ window, part });
+  }
+  if (segments.length > 0 && metricsSeen.length > 0) {
+    const metricPart = { range: undefined, signals: [], stepMs: null };
+    for (const window of findIncidents(metricsSeen, { ...around, max }))
+      if (!segments.some((r) => inRange(window.onsetMs, r))) found.push({ window, part: metricPart });
+  }
+  const windows = found
+    .sort((a, b) =>
+      options.aroundMs === undefined
+        ? b.window.severity - a.window.severity
+        : Math.abs(a.window.onsetMs - options.aroundMs) - Math.abs(b.window.onsetMs - options.aroundMs),
+    )
+    .slice(0, max);
   const allEvents = await store.queries.events();
   const incidents: Incident[] = [];
-  for (const found of windows) {
-    const { window: w, signals: around } = await zoomIn(store, found, events.stepMs, {
-      all: signals,
+  for (const { window: coarse, part } of windows) {
+    const { window: w, signals: incidentSignals } = await zoomIn(store, coarse, part.stepMs, {
+      all: [...metricsSeen, ...part.signals],
       metric: metricsSeen,
     });
     const onsets: SignalOnset[] = [];
-    for (const s of around) {
+    for (const s of incidentSignals) {
       const o = scoreSignal(s, w.evidenceFromMs, w.toMs);
       if (o !== undefined && o.z >= 3) onsets.push(o);
     }
@@ -333,14 +386,20 @@ export async function analyze(store: TelemetryStore, options: AnalyzeOptions = {
       timeline,
       ...cascadeGraph(deps, onsets, virtual),
     };
-    INCIDENT_SIGNALS.set(incident, around);
+    INCIDENT_SIGNALS.set(incident, incidentSignals);
     incidents.push(incident);
   }
   const count = (src: string) => signals.filter((s) => s.source === src).length;
   const analysis: Analysis = {
     incidents,
     signals: { metric: count('metric'), span: count('span'), log: count('log') },
-    stepMs: { metric: Number.isFinite(metrics.stepMs) ? metrics.stepMs : null, event: events.stepMs },
+    stepMs: {
+      metric: Number.isFinite(metrics.stepMs) ? metrics.stepMs : null,
+      event: parts.reduce<number | null>(
+        (finest, p) => (p.stepMs !== null && (finest === null || p.stepMs < finest) ? p.stepMs : finest),
+        null,
+      ),
+    },
     durationMs: Math.round(performance.now() - started),
   };
   SIGNALS.set(analysis, signals);
