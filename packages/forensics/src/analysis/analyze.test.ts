@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { investigate } from '../investigate.js';
 import { incidentCharts } from '../report/incident-charts.js';
 import { TelemetryStore } from '../store/telemetry-store.js';
 import { tempFolder } from '../test-support/memory-sink.js';
 import type { SignalOnset } from './analysis-types.js';
-import { analyze, leadInstance } from './analyze.js';
+import { analyze, leadInstance, mergeSegments } from './analyze.js';
 import { writeJoinedMetricsIncident, writeSlowDatabaseIncident } from './synthetic-incident.fixtures.js';
 
 const NEZHA_CPU = new URL('../../../../../shared/data/nezha-trainticket-dev/2023-01-29_24', import.meta.url)
@@ -203,5 +204,58 @@ describe('leadInstance', () => {
   it('breaks a tie on timing by the amount of evidence, and is null without instances', () => {
     expect(leadInstance([ev('a', 5, 20), ev('b', 5, 20), ev('b', 5, 30)])).toBe('b');
     expect(leadInstance([ev(null, 1)])).toBeNull();
+  });
+});
+
+describe('mergeSegments', () => {
+  it('keeps order, bounds and events; leaves at most 12 ranges, none under 500 events unless alone', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            gap: fc.integer({ min: 86_400_000, max: 10 * 365 * 86_400_000 }),
+            span: fc.integer({ min: 3_600_000, max: 30 * 86_400_000 }),
+            events: fc.integer({ min: 1, max: 5000 }),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        (parts) => {
+          let t = 0;
+          const input = parts.map((p) => {
+            const fromMs = t + p.gap;
+            t = fromMs + p.span;
+            return { fromMs, toMs: t, events: p.events };
+          });
+          const out = mergeSegments(input);
+          expect(out.length).toBeGreaterThanOrEqual(1);
+          expect(out.length).toBeLessThanOrEqual(12);
+          expect(out[0]?.fromMs).toBe(input[0]?.fromMs);
+          expect(out[out.length - 1]?.toMs).toBe(input[input.length - 1]?.toMs);
+          expect(out.reduce((a, r) => a + r.events, 0)).toBe(input.reduce((a, r) => a + r.events, 0));
+          for (let i = 0; i < out.length; i++) {
+            const r = out[i] as { fromMs: number; toMs: number; events: number };
+            expect(r.fromMs).toBeLessThan(r.toMs);
+            if (i > 0) expect(r.fromMs).toBeGreaterThan((out[i - 1] as { toMs: number }).toMs);
+            // every range is made of whole input ranges
+            expect(input.some((x) => x.fromMs === r.fromMs)).toBe(true);
+            expect(input.some((x) => x.toMs === r.toMs)).toBe(true);
+            if (out.length > 1) expect(r.events).toBeGreaterThanOrEqual(500);
+          }
+        },
+      ),
+    );
+  });
+
+  it('joins a small range to its nearer neighbour, and keeps large ranges apart', () => {
+    const day = 86_400_000;
+    const out = mergeSegments([
+      { fromMs: 0, toMs: day, events: 10_000 },
+      { fromMs: 3 * day, toMs: 4 * day, events: 20 },
+      { fromMs: 100 * day, toMs: 101 * day, events: 10_000 },
+    ]);
+    expect(out).toEqual([
+      { fromMs: 0, toMs: 4 * day, events: 10_020 },
+      { fromMs: 100 * day, toMs: 101 * day, events: 10_000 },
+    ]);
   });
 });

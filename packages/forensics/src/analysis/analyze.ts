@@ -48,22 +48,73 @@ const HOUR_MS = 3_600_000;
  * `aroundMs`, only the range holding that time (or the nearest). None when there is no split.
  */
 async function eventSegments(store: TelemetryStore, aroundMs?: number): Promise<EventRange[]> {
-  const rows = await store.query(`SELECT h FROM (
-      SELECT floor(start_ms / ${HOUR_MS}) AS h FROM spans WHERE start_ms IS NOT NULL
-      UNION SELECT floor(t_ms / ${HOUR_MS}) FROM logs WHERE t_ms IS NOT NULL) ORDER BY h`);
-  const ranges: { fromMs: number; toMs: number }[] = [];
+  const rows = await store.query(`SELECT h, sum(n)::DOUBLE AS n FROM (
+      SELECT floor(start_ms / ${HOUR_MS}) AS h, count(*) AS n FROM spans WHERE start_ms IS NOT NULL GROUP BY 1
+      UNION ALL SELECT floor(t_ms / ${HOUR_MS}), count(*) FROM logs WHERE t_ms IS NOT NULL GROUP BY 1)
+    GROUP BY h ORDER BY h`);
+  let ranges: Segment[] = [];
   for (const r of rows) {
     const at = num(r, 'h') * HOUR_MS;
     const last = ranges[ranges.length - 1];
-    if (last !== undefined && at - last.toMs < SEGMENT_GAP_MS) last.toMs = at + HOUR_MS;
-    else ranges.push({ fromMs: at, toMs: at + HOUR_MS });
+    if (last !== undefined && at - last.toMs < SEGMENT_GAP_MS) {
+      last.toMs = at + HOUR_MS;
+      last.events += num(r, 'n');
+    } else ranges.push({ fromMs: at, toMs: at + HOUR_MS, events: num(r, 'n') });
   }
+  ranges = mergeSegments(ranges);
   if (ranges.length <= 1) return [];
   if (aroundMs === undefined) return ranges;
   const distance = (r: EventRange) =>
     inRange(aroundMs, r) ? 0 : Math.min(Math.abs(aroundMs - r.fromMs), Math.abs(aroundMs - r.toMs));
   const nearest = ranges.reduce((a, r) => (distance(r) < distance(a) ? r : a));
   return [nearest];
+}
+
+interface Segment {
+  fromMs: number;
+  toMs: number;
+  events: number;
+}
+
+/** Fewer events than this make no range of their own: they join the nearer neighbour. */
+const MIN_SEGMENT_EVENTS = 500;
+/** Most ranges read apart; past it the two nearest are joined (sparse logs over months). */
+const MAX_SEGMENTS = 12;
+
+/**
+ * Joins ranges too small to be read alone to their nearer neighbour, then the nearest two until
+ * at most {@link MAX_SEGMENTS} are left: a log of a line every few days is one sparse range, not
+ * a hundred empty ones, and the analysis' cost stays bounded.
+ */
+export function mergeSegments(input: readonly Segment[]): Segment[] {
+  const ranges = input.map((r) => ({ ...r }));
+  const gapAfter = (i: number) => (ranges[i + 1] as Segment).fromMs - (ranges[i] as Segment).toMs;
+  const join = (i: number) => {
+    const a = ranges[i] as Segment;
+    const b = ranges[i + 1] as Segment;
+    ranges.splice(i, 2, { fromMs: a.fromMs, toMs: b.toMs, events: a.events + b.events });
+  };
+  for (;;) {
+    if (ranges.length <= 1) return ranges;
+    // the smallest range first, if too small; else the nearest two, if too many
+    let small = -1;
+    for (let i = 0; i < ranges.length; i++)
+      if (
+        (ranges[i] as Segment).events < MIN_SEGMENT_EVENTS &&
+        (small < 0 || (ranges[i] as Segment).events < (ranges[small] as Segment).events)
+      )
+        small = i;
+    if (small >= 0) {
+      const left = small > 0 ? gapAfter(small - 1) : Number.POSITIVE_INFINITY;
+      const right = small < ranges.length - 1 ? gapAfter(small) : Number.POSITIVE_INFINITY;
+      join(left <= right ? small - 1 : small);
+      continue;
+    }
+    if (ranges.length <= MAX_SEGMENTS) return ranges;
+    let nearest = 0;
+    for (let i = 1; i < ranges.length - 1; i++) if (gapAfter(i) < gapAfter(nearest)) nearest = i;
+    join(nearest);
+  }
 }
 
 /**
