@@ -25,7 +25,9 @@
  * The `metrics_ids` variant (metrics_logs without the access-log line) splits the cost of logs.
  * Env: OBSERVE_BENCH_ROUNDS (default 5), OBSERVE_BENCH_PAIRED_ROUNDS (default 5),
  * OBSERVE_BENCH_SECONDS (default 4), OBSERVE_BENCH_PIN, OBSERVE_BENCH_VARIANTS (a comma list),
- * OBSERVE_BENCH_PROFILE (a folder: each server writes a V8 CPU profile there).
+ * OBSERVE_BENCH_PROFILE (a folder: each server writes a V8 CPU profile there),
+ * OBSERVE_BENCH_LOG=stdout (the logs go to each server's stdout, a pipe this process reads, as in a
+ * container, instead of a file: observe()'s default destination, and pino's).
  */
 import { type ChildProcess, execFile, fork, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -73,6 +75,9 @@ const PIN =
   cpus >= 2 &&
   spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 const SERVER_CPUS = String(cpus - 1);
+const LOG_TO_STDOUT = process.env.OBSERVE_BENCH_LOG === 'stdout';
+/** Bytes each server wrote to its stdout (with OBSERVE_BENCH_LOG=stdout). */
+const stdoutBytes = new Map<BenchVariant, number>();
 const OTHER_CPUS = cpus === 2 ? '0' : `0-${cpus - 2}`;
 /** Moves a process and its threads to `cpuList` (a no-op unless pinning). */
 function pin(pid: number | undefined, cpuList: string): void {
@@ -180,11 +185,14 @@ try {
         BENCH_VARIANT: variant,
         BENCH_PG_PORT: String(pg.port),
         BENCH_SINK: `${sinkBase}/${variant}/v1/traces`,
-        BENCH_LOG: join(tmp, `${variant}.log`),
+        BENCH_LOG: LOG_TO_STDOUT ? 'stdout' : join(tmp, `${variant}.log`),
         OTEL_METRICS_EXPORTER: 'none',
         OTEL_LOGS_EXPORTER: 'none',
       },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', LOG_TO_STDOUT ? 'pipe' : 'inherit', 'inherit', 'ipc'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdoutBytes.set(variant, (stdoutBytes.get(variant) ?? 0) + chunk.length);
     });
     children.set(variant, child);
     ports.set(variant, (await next(child, 'ready')).port);
@@ -264,7 +272,11 @@ for (const variant of TRACED.filter((v) => VARIANTS.includes(v))) {
   spansPerRequest[variant] = s.spans / served;
 }
 const logged = VARIANTS.includes('metrics_logs');
-const logBytes = logged ? statSync(join(tmp, 'metrics_logs.log')).size : 0;
+const logBytes = !logged
+  ? 0
+  : LOG_TO_STDOUT
+    ? (stdoutBytes.get('metrics_logs') ?? 0)
+    : statSync(join(tmp, 'metrics_logs.log')).size;
 const logLines = closed.get('metrics_logs')?.served ?? 0;
 if (logged && (logBytes === 0 || closed.get('metrics_logs')?.logWriteErrors !== 0)) {
   console.error('metrics_logs wrote no access log');

@@ -40,6 +40,8 @@ const omit = new Set((process.env.BENCH_OMIT ?? '').split(','));
 // metrics_ids: metrics_logs without its access-log line (request ids and the logger stay)
 if (variant === 'metrics_ids') omit.add('access');
 const send = (m: ServerReport) => process.send?.(m);
+/** Where logs go: a file, or `stdout`. */
+const LOG_FILE = process.env.BENCH_LOG ?? '/dev/null';
 
 const pool = new pg.Pool({
   host: '127.0.0.1',
@@ -57,7 +59,16 @@ const obs =
         instance: variant,
         ...(omit.has('logs')
           ? {}
-          : { logs: { destination: process.env.BENCH_LOG ?? '/dev/null', accessLog: !omit.has('access') } }),
+          : {
+              logs: {
+                // BENCH_LOG=stdout: observe()'s default destination
+                ...(LOG_FILE === 'stdout' ? {} : { destination: LOG_FILE }),
+                accessLog: !omit.has('access'),
+                ...(process.env.BENCH_LOG_BUFFER === undefined
+                  ? {}
+                  : { bufferBytes: Number(process.env.BENCH_LOG_BUFFER) }),
+              },
+            }),
         ...(variant === 'full' ? { traces: { exporter: { otlpUrl: process.env.BENCH_SINK ?? '' } } } : {}),
       })
     : undefined;
@@ -77,7 +88,8 @@ function handWritten(): (req: IncomingMessage, res: ServerResponse) => void {
   });
   const log = pino(
     { base: { service: 'bench', instance: variant } },
-    pino.destination({ dest: process.env.BENCH_LOG ?? '/dev/null', sync: false }),
+    // on stdout, pino's default destination (synchronous); a file is written asynchronously
+    LOG_FILE === 'stdout' ? pino.destination(1) : pino.destination({ dest: LOG_FILE, sync: false }),
   );
   return (req, res) => {
     const start = performance.now();

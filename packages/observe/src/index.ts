@@ -22,6 +22,7 @@ export {
   type FileDestinationOptions,
   fileDestination,
   type LogWriteStats,
+  stdoutDestination,
 } from './logs/file-destination.js';
 export { type ActiveSpanContext, type CreateLoggerOptions, createLogger } from './logs/logger.js';
 export { type RequestStore, requestContext } from './logs/request-context.js';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
+import type { DestinationStream, LevelWithSilent, Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import {
   type CacheLike,
@@ -10,7 +10,12 @@ import {
 } from './cache/instrument-cache.js';
 import { instrumentJobs, releaseJobMetrics } from './jobs/instrument-jobs.js';
 import { type AccessLogFn, accessLog as makeAccessLog } from './logs/access-log.js';
-import { type FileDestination, fileDestination, type LogWriteStats } from './logs/file-destination.js';
+import {
+  type FileDestination,
+  fileDestination,
+  type LogWriteStats,
+  stdoutDestination,
+} from './logs/file-destination.js';
 import { buildLogger } from './logs/logger.js';
 import { wantRequestContext } from './logs/request-context.js';
 import { EventMetrics } from './metrics/event-metrics.js';
@@ -79,7 +84,11 @@ export interface ObserveLogsOptions {
   readonly level?: LevelWithSilent;
   /** One `request completed` line per request answered; default true. */
   readonly accessLog?: boolean;
-  /** Bytes buffered before a file write; default 16384 (a line waits at most 1 s). */
+  /**
+   * Bytes buffered before a write to the file or to stdout; default 16384 (a line waits at most
+   * 1 s in a file, 250 ms on stdout; an error line is written at once with the lines before it).
+   * 0 writes each line as it comes: on stdout, no line is lost to a SIGKILL.
+   */
   readonly bufferBytes?: number;
 }
 
@@ -222,12 +231,14 @@ export function observe(options: ObserveOptions): Observer {
     file: FileDestination | undefined;
     accessLog: AccessLogFn | undefined;
   } {
+    const bufferBytes = o.bufferBytes ?? 16384;
     const file =
       typeof o.destination === 'string'
-        ? fileDestination(o.destination, { bufferBytes: o.bufferBytes ?? 16384 })
-        : undefined;
-    const destination =
-      file?.stream ?? (typeof o.destination === 'string' ? undefined : o.destination) ?? pino.destination(1);
+        ? fileDestination(o.destination, { bufferBytes })
+        : o.destination === undefined
+          ? stdoutDestination({ bufferBytes })
+          : undefined;
+    const destination = file?.stream ?? (o.destination as DestinationStream);
     const log = buildLogger({
       service: options.service,
       instance,
@@ -239,7 +250,7 @@ export function observe(options: ObserveOptions): Observer {
         return first === undefined ? {} : { ...first.poolState() };
       },
     });
-    // Into a buffered file, access lines are held and formatted 64 at a time (see `accessLog`); the
+    // Into a buffered file or stdout, access lines are held and formatted 64 at a time (see `accessLog`); the
     // file drains them before it takes any other line and before each flush.
     const accessLog =
       o.accessLog === false
@@ -260,8 +271,9 @@ export function observe(options: ObserveOptions): Observer {
     // wrappers come off in reverse order, so each restores the one below it
     for (const u of untrace.splice(0).reverse()) u();
     if (logs !== undefined) {
-      // a line logged after shutdown must not throw into the service from a closed file
-      if (logs.file !== undefined) logs.log.level = 'silent';
+      // a line logged after shutdown must not throw into the service from a closed file (stdout
+      // stays open: its lines are written one at a time from now on)
+      if (typeof options.logs?.destination === 'string') logs.log.level = 'silent';
       void logs.file?.close();
     }
     events.close();

@@ -1,5 +1,5 @@
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
-import { fileDestination } from './file-destination.js';
+import { fileDestination, stdoutDestination } from './file-destination.js';
 import { currentRequestId, wantRequestContext } from './request-context.js';
 
 /** The ids of the active span, as OpenTelemetry's `trace.getActiveSpan()?.spanContext()` gives them. */
@@ -17,7 +17,7 @@ export interface CreateLoggerOptions {
   readonly level?: LevelWithSilent;
   /**
    * Where lines go: a stream, a file path (written asynchronously; a failing disk is counted by
-   * the stream, never thrown), or (by default) stdout.
+   * the stream, never thrown), or (by default) stdout, buffered as `stdoutDestination` describes.
    */
   readonly destination?: DestinationStream | string;
   /** Read on every error and fatal line; its fields (e.g. `pool_active`, `pool_max`) are added to the line. */
@@ -50,7 +50,7 @@ export function buildLogger(options: CreateLoggerOptions): Logger {
   const destination =
     typeof options.destination === 'string'
       ? fileDestination(options.destination).stream
-      : (options.destination ?? pino.destination(1));
+      : (options.destination ?? stdoutDestination().stream);
   return pino(
     {
       level: options.level ?? 'info',
