@@ -76,6 +76,18 @@ describe.skipIf(noPostgres !== undefined)('faultline lab (real PostgreSQL, real 
     }
   });
 
+  it('refuses an unknown scenario before it starts anything, listing the names', async () => {
+    assertBuilt();
+    const out = mkdtempSync(join(tmpdir(), 'fl-lab-unknown-'));
+    dirs.push(out);
+    const p = startLab(['--scenario', 'nosuch', '--out', join(out, 'run')], 'unknown');
+    const r = await p.waitForExit(15_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('unknown scenario "nosuch"; have: pool-exhaustion, leak-cascade');
+    expect(r.stdout).not.toContain('database');
+    expect(existsSync(join(out, 'run'))).toBe(false);
+  });
+
   it('runs the seed scenario in both modes: the baseline collapses, the hardened stack holds', async () => {
     assertBuilt();
     const out = mkdtempSync(join(tmpdir(), 'fl-lab-e2e-'));

@@ -97,8 +97,11 @@ describe('faultline templates (the process)', () => {
   it('reports a missing file and a truncated gzip without a stack trace', async () => {
     const missing = await runCli(['templates', join(dir, 'nope.log')]);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain('ENOENT');
+    expect(missing.stderr).toContain(`templates: ${join(dir, 'nope.log')}: no such file`);
     expect(missing.stderr).not.toMatch(stackFrame);
+    const folder = await runCli(['templates', dir]);
+    expect(folder.code).toBe(1);
+    expect(folder.stderr).toContain(`templates: ${dir}: not a file`);
     const truncated = join(dir, 'cut.log.gz');
     writeFileSync(truncated, gzipSync(text.repeat(100)).subarray(0, 60));
     const r = await runCli(['templates', truncated]);

@@ -148,13 +148,15 @@ export function registerLabCommand(program: Command, io: CliIo): Command {
     .option('--keep', "keep every component's stdout/stderr in the run folder")
     .option('--list', 'list the scenarios and exit')
     .action(async (options: LabCommandOptions & { rps?: number }) => {
-      const { parseDbChoice, runLab, scenarios } = await import('@faultline/lab');
+      const { findScenario, parseDbChoice, runLab, scenarios } = await import('@faultline/lab');
       if (options.list === true) {
         for (const s of scenarios)
           io.out(`${s.name.padEnd(20)} #${s.catalogue}  ${s.title}\n${' '.repeat(26)}${s.description}\n`);
         return;
       }
       const db = parseDbChoice(options.db);
+      // a wrong name is reported before anything starts
+      if (options.scenario !== undefined) findScenario(options.scenario);
       const modes = options.mode === 'compare' ? ['baseline', 'hardened'] : [options.mode];
       const tty = process.stdout.isTTY === true;
       const { Listr } = await import('listr2');

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { createGunzip } from 'node:zlib';
@@ -173,6 +173,11 @@ export function registerTemplatesCommand(
     )
     .option('--summary', 'print only the final template table (count, id, template)')
     .action(async (file: string, options: TemplatesCommandOptions) => {
+      if (file !== '-') {
+        const kind = statSync(file, { throwIfNoEntry: false });
+        if (kind === undefined) throw new Error(`templates: ${file}: no such file`);
+        if (!kind.isFile()) throw new Error(`templates: ${file}: not a file`);
+      }
       const input = file === '-' ? stdin() : createReadStream(file);
       await runTemplates(input, io, options);
     });

@@ -121,6 +121,14 @@ describe('analysis outputs', () => {
     );
   });
 
+  it('says whether no signal moved or there was nothing to read', () => {
+    const none = { ...analysis, incidents: [] };
+    expect(formatAnalysis(none)).toBe('No incident found: no signal left its baseline.\n');
+    expect(formatAnalysis({ ...none, signals: { metric: 0, span: 0, log: 0 } })).toContain(
+      'there was no telemetry to analyse',
+    );
+  });
+
   it('json: incidents[].window and causes[] best first with service and score', () => {
     const json = JSON.parse(JSON.stringify(analysisToJson(analysis))) as {
       schema: string;

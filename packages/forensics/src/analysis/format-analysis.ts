@@ -122,12 +122,20 @@ function formatIncident(i: Incident, n: number, options: FormatAnalysisOptions):
   return out;
 }
 
+/** Why no incident was reported: no signal moved, or there was nothing to read. */
+export function noIncident(analysis: Analysis): string {
+  const { metric, span, log } = analysis.signals;
+  return metric + span + log === 0
+    ? 'No incident found: there was no telemetry to analyse (no log, metric or span records read).'
+    : 'No incident found: no signal left its baseline.';
+}
+
 /**
  * The analysis as terminal text.
  * @example process.stdout.write(formatAnalysis(await analyze(store)))
  */
 export function formatAnalysis(analysis: Analysis, options: FormatAnalysisOptions = {}): string {
-  if (analysis.incidents.length === 0) return 'No incident found: no signal left its baseline.\n';
+  if (analysis.incidents.length === 0) return `${noIncident(analysis)}\n`;
   const out: string[] = [];
   analysis.incidents.forEach((i, k) => {
     if (k > 0) out.push('');

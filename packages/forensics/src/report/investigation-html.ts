@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Analysis, Cause, Incident } from '../analysis/analysis-types.js';
+import { noIncident } from '../analysis/format-analysis.js';
 import type { FileReport } from '../ingest/file-report.js';
 import type { IngestReport } from '../investigate.js';
 import type { IncidentCharts } from './incident-charts.js';
@@ -273,7 +274,7 @@ export function investigationHtml(input: InvestigationHtmlInput): string {
   const title = `faultline investigate${input.title === undefined ? '' : ` — ${input.title}`}`;
   const body =
     analysis.incidents.length === 0
-      ? '<p>No incident found: no signal left its baseline.</p>'
+      ? `<p>${esc(noIncident(analysis))}</p>`
       : analysis.incidents.map(incidentHtml).join('\n');
   const csp = `default-src 'none'; style-src 'unsafe-inline'; script-src ${sha256(uplotJs)} ${sha256(CHART_SCRIPT)}; img-src data:`;
   return `<!doctype html>
