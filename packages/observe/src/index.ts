@@ -18,6 +18,7 @@ export {
   releaseJobMetrics,
 } from './jobs/instrument-jobs.js';
 export {
+  defaultStdout,
   type FileDestination,
   type FileDestinationOptions,
   fileDestination,

@@ -11,6 +11,7 @@ import {
 import { instrumentJobs, releaseJobMetrics } from './jobs/instrument-jobs.js';
 import { type AccessLogFn, accessLog as makeAccessLog } from './logs/access-log.js';
 import {
+  defaultStdout,
   type FileDestination,
   fileDestination,
   type LogWriteStats,
@@ -230,13 +231,16 @@ export function observe(options: ObserveOptions): Observer {
     log: Logger;
     file: FileDestination | undefined;
     accessLog: AccessLogFn | undefined;
+    undrain: (() => void) | undefined;
   } {
     const bufferBytes = o.bufferBytes ?? 16384;
     const file =
       typeof o.destination === 'string'
         ? fileDestination(o.destination, { bufferBytes })
         : o.destination === undefined
-          ? stdoutDestination({ bufferBytes })
+          ? o.bufferBytes === undefined
+            ? defaultStdout()
+            : stdoutDestination({ bufferBytes })
           : undefined;
     const destination = file?.stream ?? (o.destination as DestinationStream);
     const log = buildLogger({
@@ -261,8 +265,9 @@ export function observe(options: ObserveOptions): Observer {
             instance,
             ...(file?.buffered === true ? { batch: ACCESS_LOG_BATCH } : {}),
           });
-    if (accessLog !== undefined && file?.buffered === true) file.onDrain(accessLog.drain);
-    return { log, file, accessLog };
+    const undrain =
+      accessLog !== undefined && file?.buffered === true ? file.onDrain(accessLog.drain) : undefined;
+    return { log, file, accessLog, undrain };
   }
 
   function shutdown(): void {
@@ -272,9 +277,11 @@ export function observe(options: ObserveOptions): Observer {
     for (const u of untrace.splice(0).reverse()) u();
     if (logs !== undefined) {
       // a line logged after shutdown must not throw into the service from a closed file (stdout
-      // stays open: its lines are written one at a time from now on)
+      // stays open)
       if (typeof options.logs?.destination === 'string') logs.log.level = 'silent';
+      // the access log's held lines are written by the flush below; then it lets go of the stream
       void logs.file?.close();
+      logs.undrain?.();
     }
     events.close();
     runtime.close();

@@ -34,8 +34,9 @@ export interface FileDestination {
   /**
    * Registers what must run before any line is taken and before every flush (a batching access
    * log writes the lines it holds), so that held lines keep their place and their deadline.
+   * Returns a function that unregisters it.
    */
-  onDrain(drain: () => void): void;
+  onDrain(drain: () => void): () => void;
   /** Writes what is buffered and closes the file; resolves (never rejects) within `timeoutMs`. */
   close(timeoutMs?: number): Promise<void>;
 }
@@ -61,7 +62,19 @@ export function fileDestination(path: string, options: FileDestinationOptions = 
     // a full disk is not EAGAIN: sonic-boom keeps the failed chunk and retries on the next write
     retryEAGAIN: () => true,
   });
-  return bufferedDestination(file, options, true);
+  return bufferedDestination(file, options, 'file');
+}
+
+let sharedStdout: FileDestination | undefined;
+
+/**
+ * The process's one buffered stdout ({@link stdoutDestination} with its defaults), which loggers
+ * that name no destination share, so that their lines keep one order. Its `close()` writes what
+ * is buffered and leaves it open for the others.
+ */
+export function defaultStdout(): FileDestination {
+  sharedStdout ??= stdoutDestination({}, true);
+  return sharedStdout;
 }
 
 /**
@@ -74,15 +87,22 @@ export function fileDestination(path: string, options: FileDestinationOptions = 
  * no handler): pass `bufferBytes: 0` to keep one write per line.
  * @example const out = stdoutDestination(); const log = pino({}, out.stream);
  */
-export function stdoutDestination(options: FileDestinationOptions = {}): FileDestination {
+export function stdoutDestination(options: FileDestinationOptions = {}, shared = false): FileDestination {
   const out: SonicBoom = pino.destination({ dest: 1, sync: true, minLength: 0 });
-  return bufferedDestination(out, { bufferBytes: 16 * 1024, flushIntervalMs: 250, ...options }, false);
+  return bufferedDestination(
+    out,
+    { bufferBytes: 16 * 1024, flushIntervalMs: 250, ...options },
+    shared ? 'shared' : 'stdout',
+  );
 }
+
+/** What `close()` does: end the file; flush stdout and write later lines at once; or only flush. */
+type CloseMode = 'file' | 'stdout' | 'shared';
 
 function bufferedDestination(
   file: SonicBoom,
   options: FileDestinationOptions,
-  ownsFd: boolean,
+  mode: CloseMode,
 ): FileDestination {
   const minLength = options.bufferBytes ?? 0;
   const buffer = minLength > 0 ? new LineBuffer(file, minLength, options.flushIntervalMs ?? 1000) : undefined;
@@ -100,9 +120,19 @@ function bufferedDestination(
     stream,
     stats: () => ({ writeErrors, droppedBytes }),
     buffered: buffer !== undefined,
-    onDrain: (drain) => buffer?.drains.push(drain),
+    onDrain: (drain) => {
+      buffer?.drains.push(drain);
+      return () => {
+        const i = buffer?.drains.indexOf(drain) ?? -1;
+        if (i !== -1) buffer?.drains.splice(i, 1);
+      };
+    },
     close: (timeoutMs = 2000) => {
-      if (!ownsFd) {
+      if (mode === 'shared') {
+        buffer?.flush();
+        return Promise.resolve();
+      }
+      if (mode === 'stdout') {
         // standard output stays open for the rest of the process: later lines are written at once
         buffer?.close(true);
         return Promise.resolve();

@@ -1,5 +1,5 @@
 import { type DestinationStream, type LevelWithSilent, type Logger, pino } from 'pino';
-import { fileDestination, stdoutDestination } from './file-destination.js';
+import { defaultStdout, fileDestination } from './file-destination.js';
 import { currentRequestId, wantRequestContext } from './request-context.js';
 
 /** The ids of the active span, as OpenTelemetry's `trace.getActiveSpan()?.spanContext()` gives them. */
@@ -17,7 +17,8 @@ export interface CreateLoggerOptions {
   readonly level?: LevelWithSilent;
   /**
    * Where lines go: a stream, a file path (written asynchronously; a failing disk is counted by
-   * the stream, never thrown), or (by default) stdout, buffered as `stdoutDestination` describes.
+   * the stream, never thrown), or (by default) stdout, buffered as `stdoutDestination` describes
+   * and shared with every other logger of this package that names no destination.
    */
   readonly destination?: DestinationStream | string;
   /** Read on every error and fatal line; its fields (e.g. `pool_active`, `pool_max`) are added to the line. */
@@ -50,7 +51,7 @@ export function buildLogger(options: CreateLoggerOptions): Logger {
   const destination =
     typeof options.destination === 'string'
       ? fileDestination(options.destination).stream
-      : (options.destination ?? stdoutDestination().stream);
+      : (options.destination ?? defaultStdout().stream);
   return pino(
     {
       level: options.level ?? 'info',

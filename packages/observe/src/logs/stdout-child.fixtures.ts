@@ -4,12 +4,15 @@
 //   throw   1000 info lines to stdout, then an uncaught exception
 //   file    1000 info lines to a buffered file once it is open, then process.exit(0)
 //   error   3 info lines and an error line to stdout (250 ms flush off), then waits to be killed
+//   shared  1000 info lines to stdout from two loggers in turn (createLogger's and an observer's)
+//           then process.exit(0)
 //   observe an instrumented server on stdout; prints its port on stderr; exits on SIGTERM
 //           without closing the observer
 import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { observe } from '../observe.js';
 import { fileDestination, stdoutDestination } from './file-destination.js';
+import { createLogger } from './logger.js';
 
 const [mode, file] = process.argv.slice(2);
 const lines = (log: pino.Logger) => {
@@ -22,6 +25,11 @@ if (mode === 'exit') {
 } else if (mode === 'throw') {
   lines(pino(stdoutDestination().stream));
   throw new Error('boom');
+} else if (mode === 'shared') {
+  const a = createLogger({ service: 'a' });
+  const b = observe({ service: 'b', logs: {} }).log;
+  for (let i = 0; i < 1000; i++) (i % 2 === 0 ? a : b)?.info({ i }, 'line');
+  process.exit(0);
 } else if (mode === 'file' && file !== undefined) {
   const log = pino(fileDestination(file, { bufferBytes: 16384 }).stream);
   // the file opens asynchronously; a service exits long after

@@ -64,6 +64,12 @@ describe('buffered stdout', () => {
     expect(numbers(child.stdout())).toEqual(ALL);
   });
 
+  it('keeps one order for the lines of every logger that writes to stdout by default', async () => {
+    const child = run('shared');
+    expect(await child.exited).toBe(0);
+    expect(numbers(child.stdout())).toEqual(ALL);
+  });
+
   it('writes an error line at once, with the lines before it, without waiting for the flush', async () => {
     const child = run('error');
     await until(() => child.stdout().includes('"failed"'), 20_000);
