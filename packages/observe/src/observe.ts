@@ -111,7 +111,7 @@ export interface Observer {
    * serving, so that lines logged after an `await` by requests already running carry their id.
    */
   readonly log: Logger | undefined;
-  /** Failed writes and dropped bytes of the `logs` file (zeros for other destinations). */
+  /** Failed writes and dropped bytes of the `logs` file or of stdout (zeros for a stream of your own). */
   logStats(): LogWriteStats;
   /** `fetch` counted and timed per dependency, with client spans and `traceparent` when tracing is on. */
   readonly fetch: FetchLike;

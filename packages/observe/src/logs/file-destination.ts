@@ -51,6 +51,7 @@ export interface FileDestination {
  */
 export function fileDestination(path: string, options: FileDestinationOptions = {}): FileDestination {
   const minLength = options.bufferBytes ?? 0;
+  hookExit();
   const file: SonicBoom = pino.destination({
     dest: path,
     mkdir: true,
@@ -59,8 +60,9 @@ export function fileDestination(path: string, options: FileDestinationOptions = 
     // sonic-boom's largest single write must exceed the buffer
     maxWrite: Math.max(16 * 1024, 2 * minLength),
     maxLength: options.maxBufferBytes ?? 16 * 1024 * 1024,
-    // a full disk is not EAGAIN: sonic-boom keeps the failed chunk and retries on the next write
-    retryEAGAIN: () => true,
+    // a full disk is not EAGAIN: sonic-boom keeps the failed chunk and retries on the next write;
+    // a busy descriptor is retried later, but not while the process exits
+    retryEAGAIN: () => !exiting,
   });
   return bufferedDestination(file, options, 'file');
 }
@@ -78,22 +80,36 @@ export function defaultStdout(): FileDestination {
 }
 
 /**
- * Standard output, where containerised services log, written synchronously like pino's default
- * (a line is never lost to a crash once it is written) but, with `bufferBytes` (default 16 KiB),
- * gathered into one write per buffer or per `flushIntervalMs` (default 250 ms) instead of one
- * `write(2)` per line. An error line (pino level ≥ 50) is written at once, with every line before
- * it; the rest is written on the process's `exit` event. What can still be lost is the last
+ * Standard output, where containerised services log. With `bufferBytes` (default 16 KiB) lines
+ * are gathered into one write per buffer or per `flushIntervalMs` (default 250 ms) instead of one
+ * `write(2)` per line, and written asynchronously, as a file is: a reader that stops reading (a
+ * stuck log shipper, a container runtime's log driver on a full disk) never blocks the event
+ * loop; beyond `maxBufferBytes` (default 16 MiB) waiting, lines are dropped and counted in
+ * `stats()`. An error line (pino level ≥ 50) is handed over at once, with every line before it;
+ * what is still buffered is written on the process's `exit` event. What can be lost is the last
  * quarter second of lines below error level when the process is killed (SIGKILL, or SIGTERM with
- * no handler): pass `bufferBytes: 0` to keep one write per line.
+ * no handler). `bufferBytes: 0` writes each line synchronously, as pino's default does: nothing
+ * lost to a kill, but a stuck reader stalls the service.
  * @example const out = stdoutDestination(); const log = pino({}, out.stream);
  */
 export function stdoutDestination(options: FileDestinationOptions = {}, shared = false): FileDestination {
-  const out: SonicBoom = pino.destination({ dest: 1, sync: true, minLength: 0 });
-  return bufferedDestination(
-    out,
-    { bufferBytes: 16 * 1024, flushIntervalMs: 250, ...options },
-    shared ? 'shared' : 'stdout',
-  );
+  const o = { bufferBytes: 16 * 1024, flushIntervalMs: 250, ...options };
+  const buffered = o.bufferBytes > 0;
+  hookExit();
+  const out: SonicBoom = pino.destination({
+    dest: 1,
+    sync: !buffered,
+    minLength: 0,
+    ...(buffered
+      ? {
+          maxWrite: Math.max(16 * 1024, 2 * o.bufferBytes),
+          maxLength: o.maxBufferBytes ?? 16 * 1024 * 1024,
+          // a pipe whose reader is slow answers EAGAIN: written later, but not while exiting
+          retryEAGAIN: () => !exiting,
+        }
+      : {}),
+  });
+  return bufferedDestination(out, o, shared ? 'shared' : 'stdout');
 }
 
 /** What `close()` does: end the file; flush stdout and write later lines at once; or only flush. */
@@ -163,9 +179,23 @@ function bufferedDestination(
 /** The buffers still open, written synchronously when the process exits. */
 const openBuffers = new Set<LineBuffer>();
 let exitHooked = false;
+/** Set on the process's `exit` event: a busy descriptor is then given up on, not waited for. */
+let exiting = false;
 
-function flushOnExit(): void {
-  for (const buffer of openBuffers) buffer.flushSync();
+/**
+ * Hooks the process's `exit` event once: first of all listeners, the flag that stops retries of
+ * a busy descriptor (pino's own exit flush of an asynchronous destination would otherwise wait
+ * for a stuck pipe forever); then the synchronous flush of the open buffers.
+ */
+function hookExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  process.prependListener('exit', () => {
+    exiting = true;
+  });
+  process.on('exit', () => {
+    for (const buffer of openBuffers) buffer.flushSync();
+  });
 }
 
 /**
@@ -195,10 +225,7 @@ class LineBuffer implements DestinationStream {
     this.timer.unref();
     Object.defineProperty(this, Symbol.for('pino.metadata'), { value: true });
     openBuffers.add(this);
-    if (!exitHooked) {
-      exitHooked = true;
-      process.on('exit', flushOnExit);
-    }
+    hookExit();
   }
 
   write(line: string): void {

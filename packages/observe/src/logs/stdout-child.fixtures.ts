@@ -6,6 +6,8 @@
 //   error   3 info lines and an error line to stdout (250 ms flush off), then waits to be killed
 //   shared  1000 info lines to stdout from two loggers in turn (createLogger's and an observer's)
 //           then process.exit(0)
+//   stuck   ~56 MB of lines to a stdout nobody reads, a 10 ms heartbeat beside them; reports
+//           {beats, maxGapMs, writeErrors, droppedBytes} on stderr, then process.exit(0)
 //   observe an instrumented server on stdout; prints its port on stderr; exits on SIGTERM
 //           without closing the observer
 import { createServer } from 'node:http';
@@ -30,6 +32,30 @@ if (mode === 'exit') {
   const b = observe({ service: 'b', logs: {} }).log;
   for (let i = 0; i < 1000; i++) (i % 2 === 0 ? a : b)?.info({ i }, 'line');
   process.exit(0);
+} else if (mode === 'stuck') {
+  const out = stdoutDestination();
+  const log = pino({}, out.stream);
+  let beats = 0;
+  let maxGapMs = 0;
+  let last = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    maxGapMs = Math.max(maxGapMs, now - last);
+    last = now;
+    beats++;
+  }, 10);
+  const pad = 'x'.repeat(200);
+  let i = 0;
+  const burst = () => {
+    for (let k = 0; k < 2000; k++) log.info({ i: i++, pad }, 'line');
+    if (i < 200_000) setImmediate(burst);
+    else
+      setTimeout(() => {
+        process.stderr.write(`${JSON.stringify({ beats, maxGapMs, ...out.stats() })}\n`);
+        process.exit(0);
+      }, 300);
+  };
+  burst();
 } else if (mode === 'file' && file !== undefined) {
   const log = pino(fileDestination(file, { bufferBytes: 16384 }).stream);
   // the file opens asynchronously; a service exits long after

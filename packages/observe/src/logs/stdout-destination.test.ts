@@ -70,6 +70,39 @@ describe('buffered stdout', () => {
     expect(numbers(child.stdout())).toEqual(ALL);
   });
 
+  it('never blocks the event loop when nobody reads stdout: lines beyond the bound are dropped and counted', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, 'stuck'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, TSX_DISABLE_CACHE: '1' },
+    });
+    cleanups.push(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
+    // stdout is not read until the child has reported: its pipe fills and stays full
+    child.stdout.pause();
+    const [chunk] = (await once(child.stderr, 'data')) as [Buffer];
+    const report = JSON.parse(chunk.toString()) as {
+      beats: number;
+      maxGapMs: number;
+      writeErrors: number;
+      droppedBytes: number;
+    };
+    expect(report.beats).toBeGreaterThan(10);
+    expect(report.maxGapMs).toBeLessThan(2000);
+    expect(report.droppedBytes).toBeGreaterThan(0);
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      out += c;
+    });
+    const [code] = (await once(child, 'close')) as [number];
+    expect(code).toBe(0);
+    // whole lines were dropped, never parts of one: what arrived parses, in order
+    const seen = numbers(out);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThan(200_000);
+    expect(seen.every((n, k) => k === 0 || n > (seen[k - 1] as number))).toBe(true);
+  });
+
   it('writes an error line at once, with the lines before it, without waiting for the flush', async () => {
     const child = run('error');
     await until(() => child.stdout().includes('"failed"'), 20_000);
