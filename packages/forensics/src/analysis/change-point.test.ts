@@ -44,6 +44,21 @@ describe('detectChangePoint', () => {
     expect(detectChangePoint(xs, { direction: 'up' })).toBeUndefined();
   });
 
+  it('a sparse series (observations every few points, gaps between) reads a lone spike as one', () => {
+    // a mean GC pause: defined only where a collection ran, every fifth second
+    const sparse = (n: number, at: (i: number) => number) =>
+      Array.from({ length: n }, (_, i) => (i % 5 === 0 ? at(i) : Number.NaN));
+    const noise = (i: number) => 5 + ((i * 7) % 3);
+    const spike = sparse(80, (i) => (i === 50 ? 25 : noise(i)));
+    const options = { direction: 'up', threshold: 5, observations: true } as const;
+    expect(detectChangePoint(spike, options)).toBeUndefined();
+    // counting points instead, the spike is the only observation of its horizon
+    expect(detectChangePoint(spike, { ...options, observations: false })).toMatchObject({ index: 50 });
+    // the same series whose pauses all lengthen from point 50 on: the change, at its first one
+    const shift = sparse(80, (i) => (i >= 50 ? 25 + noise(i) : noise(i)));
+    expect(detectChangePoint(shift, options)).toMatchObject({ index: 50 });
+  });
+
   it('finds a step in noise within a point or two', () => {
     const xs = [...noisy(100, 10, 3), ...noisy(50, 20, 4)];
     const cp = detectChangePoint(xs, { direction: 'up' });

@@ -26,6 +26,13 @@ export interface ChangePointOptions {
   readonly countData?: boolean;
   /** The measurement's resolution: the baseline's σ is at least this. */
   readonly minScale?: number;
+  /**
+   * `horizon` counts observations, gaps (NaN) skipped, rather than points: for a series whose
+   * gaps mean that nothing happened (a metric's mean GC pause, defined only where a collection
+   * ran), so that one long pause among empty seconds reads as the lone spike it is. Span and log
+   * buckets need not: their step is already sized to the service's traffic.
+   */
+  readonly observations?: boolean;
 }
 
 export interface ChangePoint {
@@ -38,10 +45,17 @@ export interface ChangePoint {
   readonly after: number;
 }
 
-function afterLevel(values: ArrayLike<number>, from: number, to: number, up: boolean): number | undefined {
+/** The level of the points in [from, to), gaps skipped, or of the first `count` observations from `from` on. */
+function afterLevel(
+  values: ArrayLike<number>,
+  from: number,
+  to: number,
+  count: number,
+  up: boolean,
+): number | undefined {
   const xs: number[] = [];
   let sum = 0;
-  for (let i = from; i < to; i++) {
+  for (let i = from; i < to && xs.length < count; i++) {
     const v = values[i] as number;
     if (Number.isFinite(v)) {
       xs.push(v);
@@ -70,6 +84,7 @@ export function detectChangePoint(
   const horizon = Math.max(minSeg, options.horizon ?? 5);
   const threshold = options.threshold ?? 4;
   const direction = options.direction ?? 'both';
+  const observations = options.observations === true;
   const lo = Math.max(minSeg, options.from ?? 0);
   const hi = Math.min(n - minSeg + 1, options.to ?? n);
   // Long series: test every `stride`-th split, then refine around the best.
@@ -105,17 +120,20 @@ export function detectChangePoint(
     if (options.countData === true) return countScore(k);
     const base = baselineOf(values, 0, k, false, options.minScale ?? 0);
     if (base.count < minSeg) return undefined;
-    const end = Math.min(n, k + horizon);
+    // counting observations, a split starts at one: on a gap, the next observed point is its own
+    if (observations && !Number.isFinite(values[k] as number)) return undefined;
+    const end = observations ? n : Math.min(n, k + horizon);
+    const count = observations ? horizon : n;
     let top: ChangePoint | undefined;
     if (direction !== 'down') {
-      const a = afterLevel(values, k, end, true);
+      const a = afterLevel(values, k, end, count, true);
       if (a !== undefined) {
         const z = (a - base.median) / base.scale;
         if (z > 0) top = { index: k, direction: 'up', score: z, before: base.median, after: a };
       }
     }
     if (direction !== 'up') {
-      const a = afterLevel(values, k, end, false);
+      const a = afterLevel(values, k, end, count, false);
       if (a !== undefined) {
         const z = (base.median - a) / base.scale;
         if (z > 0 && (top === undefined || z > top.score))

@@ -166,6 +166,7 @@ function onsetsOf(signals: readonly Signal[], options: FindIncidentsOptions): On
       minSegment: seg,
       horizon: Math.max(seg, 5),
       threshold: 5,
+      observations: s.source === 'metric',
       from,
       ...(to === undefined ? {} : { to }),
     });

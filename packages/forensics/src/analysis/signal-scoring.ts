@@ -119,6 +119,7 @@ export function scoreSignal(signal: Signal, fromMs: number, toMs: number): Signa
     minSegment: seg,
     horizon: Math.max(seg, 5),
     threshold: 3,
+    observations: signal.source === 'metric',
     from: firstSplit(signal.stepMs, Math.max(seg, start - 3), signal.source),
     to: end,
   });
