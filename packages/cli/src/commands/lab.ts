@@ -48,6 +48,24 @@ export function comparisonTable(summary: LabSummary): string {
   return [line(head), ...rows.map(line)].join('\n');
 }
 
+/** Below this availability before the first step, a mode's stack was failing before any fault. */
+const PRE_TRIGGER_FLOOR = 0.95;
+
+/**
+ * A warning per mode whose stack was already failing before the scenario's first step: the offered
+ * load is past what the stack serves on this machine, so the recording shows that overload (and
+ * its investigation names it) rather than the scenario.
+ */
+export function overloadWarnings(summary: LabSummary): string[] {
+  return Object.entries(summary.modes).flatMap(([mode, m]) =>
+    m.pre_trigger_availability !== null && m.pre_trigger_availability < PRE_TRIGGER_FLOOR
+      ? [
+          `warning: the ${mode} stack was already failing before the scenario's first step (availability ${pct(m.pre_trigger_availability)} until then): ${summary.rps} req/s is more than it serves on this machine, so this recording shows that overload rather than the scenario. Try a lower --rate.`,
+        ]
+      : [],
+  );
+}
+
 /** Progress as listr2 tasks: one per phase, the live figures as the task's output. */
 function progressTasks(ListrClass: typeof Listr, modes: readonly string[], tty: boolean) {
   const phases = ['database', ...modes, 'report'];
@@ -189,6 +207,7 @@ export function registerLabCommand(program: Command, io: CliIo): Command {
           `\n${result.summary.title} — ${result.summary.rps} req/s, ${result.summary.duration_s} s per mode, ${result.summary.database}\n\n`,
         );
         io.out(`${comparisonTable(result.summary)}\n\n`);
+        for (const warning of overloadWarnings(result.summary)) io.out(`${warning}\n\n`);
         // the lab explains its own recording: the forensics engine reads each bundle blind
         try {
           io.out(`${formatScores(await scoreRecordings(result.runDir, result.summary))}\n\n`);

@@ -52,6 +52,19 @@ describe('summarize', () => {
     expect(s.availability).toBe(1);
   });
 
+  it('measures availability before the first step: a stack failing before any fault is overloaded', () => {
+    // healthy 5 s, then failing from second 5; the scenario's first step comes at second 10
+    const shape = [...Array(5).fill(1), ...Array(25).fill(0)];
+    expect(summarize(outcomes(shape), T0, 30, 20, 10).pre_trigger_availability).toBeCloseTo(0.5, 5);
+    expect(summarize(outcomes(Array(30).fill(1)), T0, 30, 20, 10).pre_trigger_availability).toBe(1);
+    // no step, or a step at the very start: nothing to measure
+    expect(summarize(outcomes(shape), T0, 30, 20).pre_trigger_availability).toBeNull();
+    expect(
+      summarize(outcomes(shape), T0, 30, 20, Number.POSITIVE_INFINITY).pre_trigger_availability,
+    ).toBeNull();
+    expect(summarize(outcomes(shape), T0, 30, 20, 0).pre_trigger_availability).toBeNull();
+  });
+
   it('keeps every figure within its bounds for any outcomes (property)', () => {
     fc.assert(
       fc.property(

@@ -16,6 +16,12 @@ export interface ModeSummary {
   /** seconds from the end of the trigger until availability stayed ≥ 95 % for 5 s (0: never dipped) */
   readonly recovery_s: number | null;
   readonly recovered: boolean;
+  /**
+   * availability before the scenario's first step (null: no step, or no request before it); below
+   * 95 %, the stack was failing before anything was injected: the offered load is past what it
+   * serves on this machine, and the recording shows that overload rather than the scenario
+   */
+  readonly pre_trigger_availability: number | null;
   /** seconds (of the run) whose availability was below 90 % */
   readonly seconds_below_90: number;
   /** the lowest availability over any 10 s */
@@ -42,6 +48,7 @@ export async function summarizeOutcomes(
   loadStart: number,
   durationS: number,
   triggerEndS: number,
+  triggerStartS?: number,
 ): Promise<ModeSummary> {
   const outcomes: RequestOutcome[] = [];
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Number.POSITIVE_INFINITY });
@@ -53,7 +60,7 @@ export async function summarizeOutcomes(
       // a line cut by a crash: not a request we can count
     }
   }
-  return summarize(outcomes, loadStart, durationS, triggerEndS);
+  return summarize(outcomes, loadStart, durationS, triggerEndS, triggerStartS);
 }
 
 export function summarize(
@@ -61,6 +68,7 @@ export function summarize(
   loadStart: number,
   durationS: number,
   triggerEndS: number,
+  triggerStartS?: number,
 ): ModeSummary {
   const buckets = Array.from({ length: durationS }, () => ({ ok: 0, n: 0, attempts: 0, ms: [] as number[] }));
   let ok = 0;
@@ -103,8 +111,14 @@ export function summarize(
     const n = w.reduce((x, b) => x + b.n, 0);
     if (n > 0) worst = Math.min(worst, w.reduce((x, b) => x + b.ok, 0) / n);
   }
+  const before =
+    triggerStartS === undefined || !Number.isFinite(triggerStartS)
+      ? []
+      : buckets.slice(0, Math.max(0, Math.floor(triggerStartS)));
+  const beforeN = before.reduce((x, b) => x + b.n, 0);
   return {
     availability: counted === 0 ? 0 : ok / counted,
+    pre_trigger_availability: beforeN === 0 ? null : before.reduce((x, b) => x + b.ok, 0) / beforeN,
     goodput_rps: ok / durationS,
     offered_rps: counted / durationS,
     p50_ms: quantile(all, 0.5),

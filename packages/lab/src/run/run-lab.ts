@@ -120,6 +120,7 @@ export async function runLab(options: LabOptions = {}): Promise<LabResult> {
         run.loadStart,
         durationS,
         Math.min(scenario.triggerEndS, durationS),
+        scenario.steps.reduce((first, step) => Math.min(first, step.atS), Number.POSITIVE_INFINITY),
       );
       const { per_second: _perSecond, ...rest } = summary;
       figures[mode] = { ...rest, bundle: mode, app_crashes: run.crashes };
