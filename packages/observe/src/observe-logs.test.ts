@@ -100,6 +100,21 @@ describe('observe() with logs', () => {
     expect(readFileSync(file, 'utf8')).not.toContain('secret');
   });
 
+  it('with echoRequestId: false, leaves the response alone and still logs the id', async () => {
+    const file = join(tempDir(), 'app.jsonl');
+    const obs = observe({ service: 'api', logs: { destination: file, echoRequestId: false } });
+    cleanups.push(() => obs.close());
+    const { base } = await serve(obs);
+    const res = await fetch(`${base}/users/7`, { headers: { 'x-request-id': 'req-9' } });
+    await res.text();
+    expect(res.headers.get('x-request-id')).toBeNull();
+    await obs.close();
+    expect(readLines(file).map((l) => [l.msg, l.request_id])).toEqual([
+      ['handling', 'req-9'],
+      ['request completed', 'req-9'],
+    ]);
+  });
+
   it("a held access line reaches the file with the buffer's next timed flush, before close()", async () => {
     const file = join(tempDir(), 'app.jsonl');
     const obs = observe({ service: 'api', logs: { destination: file } });

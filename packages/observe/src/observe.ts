@@ -86,6 +86,12 @@ export interface ObserveLogsOptions {
   /** One `request completed` line per request answered; default true. */
   readonly accessLog?: boolean;
   /**
+   * Sets `x-request-id` on every response (the id taken from the request, or generated); default
+   * true. A header set before the handler's own `writeHead` puts Node on its slower path for
+   * writing the head: about 4 µs of CPU per request in the observe bench.
+   */
+  readonly echoRequestId?: boolean;
+  /**
    * Bytes buffered before a write to the file or to stdout; default 16384 (a line waits at most
    * 1 s in a file, 250 ms on stdout; an error line is written at once with the lines before it).
    * 0 writes each line as it comes: on stdout, no line is lost to a SIGKILL.
@@ -202,6 +208,7 @@ export function observe(options: ObserveOptions): Observer {
         instrumentServer(server, {
           metrics: http,
           requestIds: logs !== undefined,
+          echoRequestId: options.logs?.echoRequestId,
           accessLog: logs?.accessLog,
           tracing,
           route: options.route,

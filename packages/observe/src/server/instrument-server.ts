@@ -13,6 +13,8 @@ export interface InstrumentServerOptions {
   readonly metrics: HttpMetrics;
   /** With logs: each request gets (and echoes) an `x-request-id` and is run as part of it. */
   readonly requestIds: boolean;
+  /** With `requestIds`, sets `x-request-id` on the response; default true. */
+  readonly echoRequestId?: boolean | undefined;
   /** One line per response, with the ids taken when the request came in. */
   readonly accessLog?: AccessLogFn | undefined;
   /** A SERVER span per request, active in its listeners. */
@@ -30,6 +32,7 @@ export interface InstrumentServerOptions {
  */
 export function instrumentServer(server: Server, options: InstrumentServerOptions): () => void {
   const { metrics, requestIds, accessLog, tracing } = options;
+  const echo = options.echoRequestId !== false;
   const routeOf = options.route ?? defaultRoute;
   const target = server as unknown as { emit: (event: string | symbol, ...args: unknown[]) => boolean };
   const hadOwn = Object.hasOwn(target, 'emit');
@@ -49,7 +52,7 @@ export function instrumentServer(server: Server, options: InstrumentServerOption
     let ids: RequestIds | undefined;
     if (requestIds) {
       const request_id = requestIdOf(req);
-      if (!res.headersSent) res.setHeader('x-request-id', request_id);
+      if (echo && !res.headersSent) res.setHeader('x-request-id', request_id);
       const sc = span?.spanContext();
       ids = sc === undefined ? { request_id } : { request_id, trace_id: sc.traceId, span_id: sc.spanId };
     }
